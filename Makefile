@@ -1,0 +1,38 @@
+# ganbench: every target creates .venv and installs the project into it when missing.
+PY      := .venv/bin/python
+VENV    := .venv/.installed
+PROFILE ?= quick
+STUDY   ?= ablation_patchgan
+
+.PHONY: run test dashboard bench lint format clean
+
+$(VENV): pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q -e ".[dev]" -c constraints.txt
+	touch $(VENV)
+
+run: $(VENV)
+	$(PY) -m studies.run $(STUDY) --profile $(PROFILE)
+
+test: $(VENV)
+	$(PY) -m pytest -q
+	$(PY) -m pytest -q --doctest-modules metrics
+
+dashboard: $(VENV)
+	$(PY) -m streamlit run dashboard/app.py -- --runs runs
+
+bench: $(VENV)
+	mkdir -p runs/bench
+	$(PY) -m pytest bench --benchmark-json=runs/bench/benchmark.json
+	$(PY) -m bench.report runs/bench/benchmark.json --out runs/bench/results.csv
+
+lint: $(VENV)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(VENV)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+clean:
+	rm -rf .venv runs .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""ganbench dashboard: Streamlit app (app.py) over pure-pandas data loading (data.py)."""

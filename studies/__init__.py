@@ -1,0 +1,1 @@
+"""ganbench studies: datasets, study specs, the runner CLI and the results tables."""

@@ -1,0 +1,304 @@
+"""Datasets for the studies: synthetic_scenes, pix2pix aligned folders, Cityscapes, CIFAR-10 / CelebA roots.
+
+Every item is a dict of tensors in the ganbench convention: `a` (input) and `b` (target) float32
+(3, H, W) in [-1, 1], `label` int64 (H, W) with 255 = ignore where a label map exists, `index` int64.
+Training augmentation follows pix2pix (Isola et al. 2017, arXiv:1611.07004; reference code
+github.com/junyanz/pytorch-CycleGAN-and-pix2pix): resize to 286/256 of the crop size, one random crop
+and one horizontal flip shared by input, target and labels. Deviation: images are resized with
+antialiased bilinear interpolation (the reference uses PIL bicubic); labels always with nearest.
+Nothing is ever downloaded: real datasets are read from a local path and every fault raises
+`DatasetError` naming the file and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import torchvision.transforms.v2.functional as TF
+from PIL import Image, UnidentifiedImageError
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from studies import synthetic
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+SPLITS = ("train", "val", "test")
+
+CITYSCAPES_CLASSES = ("road", "sidewalk", "building", "wall", "fence", "pole", "traffic light",
+                      "traffic sign", "vegetation", "terrain", "sky", "person", "rider", "car", "truck",
+                      "bus", "train", "motorcycle", "bicycle")  # fmt: skip
+CITYSCAPES_COLORS = np.array(
+    [(128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156), (190, 153, 153), (153, 153, 153),
+     (250, 170, 30), (220, 220, 0), (107, 142, 35), (152, 251, 152), (70, 130, 180), (220, 20, 60),
+     (255, 0, 0), (0, 0, 142), (0, 0, 70), (0, 60, 100), (0, 80, 100), (0, 0, 230), (119, 11, 32)],
+    dtype=np.uint8,
+)  # fmt: skip
+# Cityscapes labelIds -> the 19 train ids (cityscapesScripts' labels.py); every other id is ignored.
+CITYSCAPES_TRAIN_IDS = np.full(256, 255, dtype=np.int64)
+for _label_id, _train_id in zip((7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33),
+                                range(19)):  # fmt: skip
+    CITYSCAPES_TRAIN_IDS[_label_id] = _train_id
+
+
+class DatasetError(ValueError):
+    """A dataset on disk is missing, empty or malformed; the message names the file and the fault."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    name: str = "synthetic_scenes"  # or a local path: aligned A|B folder, Cityscapes, CIFAR-10 or CelebA root
+    size: int = 64  # square crop size fed to the nets, px
+    view: Literal["paired", "unpaired", "unconditional"] = "paired"
+    n_train: int = 1000  # synthetic_scenes split sizes (indices [0, n_train), then val, then test)
+    n_val: int = 100
+    n_test: int = 200
+    jitter: bool = True  # pix2pix training augmentation: resize to 286/256, random crop, random flip
+    direction: Literal["AtoB", "BtoA"] = "AtoB"  # aligned folders: which half is the input
+    seed: int = 0  # synthetic_scenes generator seed (the dataset, not the run)
+
+
+# --- tensors -----------------------------------------------------------------------------------
+
+
+def to_tensor(image: np.ndarray) -> Tensor:
+    """uint8 (H, W, 3) -> float32 (3, H, W) in [-1, 1]."""
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected uint8 (H, W, 3), got {image.dtype} {image.shape}")
+    return torch.from_numpy(np.array(image, copy=True)).permute(2, 0, 1).float().div(127.5).sub(1.0)
+
+
+def to_uint8(image: Tensor) -> np.ndarray:
+    """float (3, H, W) in [-1, 1] -> uint8 (H, W, 3), the inverse of `to_tensor` up to rounding."""
+    return (
+        image.detach().float().cpu().add(1).mul(127.5).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
+    )
+
+
+def resize_item(item: dict, size: int) -> dict:
+    """Resize images (bilinear, antialiased) and labels (nearest) of an item to (size, size)."""
+    out = dict(item)
+    for key in ("a", "b"):
+        if key in out and out[key].shape[-2:] != (size, size):
+            out[key] = TF.resize(out[key], [size, size], antialias=True)
+    if "label" in out and out["label"].shape[-2:] != (size, size):
+        out["label"] = TF.resize(out["label"][None], [size, size], TF.InterpolationMode.NEAREST_EXACT)[0]
+    return out
+
+
+def jitter(item: dict, size: int, generator: torch.Generator | None = None) -> dict:
+    """pix2pix augmentation: resize to round(size * 286 / 256), one random crop and flip for all keys."""
+    load = round(size * 286 / 256)
+    item = resize_item(item, load)
+    top, left = (int(v) for v in torch.randint(0, load - size + 1, (2,), generator=generator))
+    flip = bool(torch.rand((), generator=generator) < 0.5)
+    out = dict(item)
+    for key in ("a", "b", "label"):
+        if key in out:
+            v = out[key][..., top : top + size, left : left + size]
+            out[key] = v.flip(-1) if flip else v
+    return out
+
+
+def read_image(path: Path) -> np.ndarray:
+    """RGB uint8 (H, W, 3) of an image file; a missing or corrupt file raises DatasetError."""
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: file not found") from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+        raise DatasetError(f"{path}: not a readable image ({e})") from None
+
+
+def _read_label(path: Path) -> np.ndarray:
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im)
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: label file not found") from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+        raise DatasetError(f"{path}: not a readable label image ({e})") from None
+
+
+def _list_images(folder: Path, what: str) -> list[Path]:
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: {what} folder not found")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTS)
+    if not files:
+        raise DatasetError(f"{folder}: {what} folder holds no images ({', '.join(IMAGE_EXTS)})")
+    return files
+
+
+# --- datasets ----------------------------------------------------------------------------------
+
+
+class _Base(Dataset):
+    classes: tuple[str, ...] = ()
+    colors: np.ndarray | None = None
+    identity: str = ""  # what the data is, for cache keys (segmenter)
+
+    def __init__(self, cfg: DataConfig, split: str, augment: bool):
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        self.cfg, self.split, self.augment = cfg, split, augment and cfg.jitter
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def _finish(self, item: dict) -> dict:
+        return jitter(item, self.cfg.size) if self.augment else resize_item(item, self.cfg.size)
+
+
+class SyntheticScenes(_Base):
+    """synthetic_scenes (studies/synthetic.py): paired, unpaired (disjoint halves) or photos only."""
+
+    classes, colors = synthetic.CLASSES, synthetic.COLORS
+
+    def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False):
+        super().__init__(cfg, split, augment)
+        counts = {"train": cfg.n_train, "val": cfg.n_val, "test": cfg.n_test}
+        self.start = sum(counts[s] for s in SPLITS[: SPLITS.index(split)])
+        self.count = counts[split] // 2 if cfg.view == "unpaired" else counts[split]
+        if self.count <= 0:
+            raise DatasetError(f"synthetic_scenes: split {split!r} is empty (n_{split}={counts[split]})")
+        self.identity = f"synthetic_scenes-v1-seed{cfg.seed}-{cfg.n_train}-{cfg.n_val}-{cfg.n_test}"
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __len__(self) -> int:
+        return self.count
+
+    def scene(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        if index not in self._cache:
+            self._cache[index] = synthetic.render_scene(self.cfg.seed, index, self.cfg.size)
+        return self._cache[index]
+
+    def __getitem__(self, i: int) -> dict:
+        if not 0 <= i < self.count:
+            raise IndexError(i)
+        index = self.start + i
+        label, photo = self.scene(index)
+        item = {"b": to_tensor(photo), "index": torch.tensor(index)}
+        if self.cfg.view != "unconditional":
+            item["a"], item["label"] = to_tensor(synthetic.colorize(label)), torch.from_numpy(label)
+        if self.cfg.view == "unpaired":  # B comes from the other half of the split: never the pair of A
+            item["b"] = to_tensor(self.scene(index + self.count)[1])
+        return self._finish(item)
+
+
+class AlignedFolder(_Base):
+    """pix2pix-format folder: root/{train,val,test}/*.png, each image A|B side by side."""
+
+    def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False):
+        super().__init__(cfg, split, augment)
+        root = Path(cfg.name)
+        if not root.is_dir():
+            raise DatasetError(f"{root}: dataset folder not found")
+        self.files = _list_images(root / split, f"aligned {split!r} split")
+        self.identity = f"aligned:{root.resolve()}:{_fingerprint(self.files)}"
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> dict:
+        path = self.files[i]
+        ab = read_image(path)
+        h, w, _ = ab.shape
+        if w % 2:
+            raise DatasetError(f"{path}: width {w} is odd, so it is not an A|B pair of equal halves")
+        a, b = to_tensor(ab[:, : w // 2]), to_tensor(ab[:, w // 2 :])
+        if self.cfg.direction == "BtoA":
+            a, b = b, a
+        return self._finish({"a": a, "b": b, "index": torch.tensor(i)})
+
+
+class Cityscapes(_Base):
+    """Cityscapes root: leftImg8bit/<split>/<city>/*_leftImg8bit.png with gtFine/.../*_gtFine_labelIds.png."""
+
+    classes, colors = CITYSCAPES_CLASSES, CITYSCAPES_COLORS
+
+    def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False):
+        super().__init__(cfg, split, augment)
+        root = Path(cfg.name)
+        self.photos = _list_images(root / "leftImg8bit" / split, f"Cityscapes leftImg8bit/{split}")
+        if not (root / "gtFine" / split).is_dir():
+            raise DatasetError(f"{root / 'gtFine' / split}: Cityscapes gtFine/{split} folder not found")
+        self.identity = f"cityscapes:{root.resolve()}:{split}:{_fingerprint(self.photos)}"
+        self.root = root
+
+    def label_path(self, photo: Path) -> Path:
+        rel = photo.relative_to(self.root / "leftImg8bit")
+        return self.root / "gtFine" / rel.parent / rel.name.replace("_leftImg8bit", "_gtFine_labelIds")
+
+    def __len__(self) -> int:
+        return len(self.photos)
+
+    def __getitem__(self, i: int) -> dict:
+        photo_path = self.photos[i]
+        label_path = self.label_path(photo_path)
+        photo, label_ids = read_image(photo_path), _read_label(label_path)
+        if label_ids.ndim != 2 or label_ids.shape != photo.shape[:2]:
+            raise DatasetError(f"{label_path}: label map of shape {label_ids.shape} does not match "
+                               f"its photo {photo_path.name} of size {photo.shape[:2]}")  # fmt: skip
+        label = CITYSCAPES_TRAIN_IDS[label_ids]
+        item = {"a": to_tensor(synthetic.colorize(label, CITYSCAPES_COLORS)), "b": to_tensor(photo),
+                "label": torch.from_numpy(label), "index": torch.tensor(i)}  # fmt: skip
+        return self._finish(item)
+
+
+class TorchvisionImages(_Base):
+    """CIFAR-10 or CelebA from a local torchvision root (download=False): photos only, as `b`."""
+
+    def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False, kind: str = "cifar10"):
+        super().__init__(cfg, split, augment)
+        import torchvision.datasets as tvd
+
+        root = Path(cfg.name)
+        try:
+            if kind == "cifar10":
+                self.ds = tvd.CIFAR10(str(root), train=split == "train", download=False)
+            else:
+                self.ds = tvd.CelebA(str(root), split={"val": "valid"}.get(split, split), download=False)
+        except (RuntimeError, FileNotFoundError, OSError) as e:
+            layout = "cifar-10-batches-py/" if kind == "cifar10" else "celeba/img_align_celeba/ + list files"
+            raise DatasetError(f"{root}: no {kind} dataset found (expected {layout}): {e}") from None
+        self.identity = f"{kind}:{root.resolve()}:{split}"
+
+    def __len__(self) -> int:
+        return len(self.ds)
+
+    def __getitem__(self, i: int) -> dict:
+        image = np.asarray(self.ds[i][0].convert("RGB"))
+        return self._finish({"b": to_tensor(image), "index": torch.tensor(i)})
+
+
+def _fingerprint(files: list[Path]) -> str:
+    h = hashlib.sha1()
+    for p in files:
+        st = p.stat()
+        h.update(f"{p.name}:{st.st_size}".encode())
+    return h.hexdigest()[:12]
+
+
+def make_dataset(cfg: DataConfig, split: str, augment: bool = False) -> _Base:
+    """The dataset that `cfg.name` names: synthetic_scenes, or a local root whose layout is detected."""
+    if cfg.name == "synthetic_scenes":
+        return SyntheticScenes(cfg, split, augment)
+    root = Path(cfg.name)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: dataset folder not found (or use 'synthetic_scenes')")
+    if (root / "gtFine").is_dir() or (root / "leftImg8bit").is_dir():
+        return Cityscapes(cfg, split, augment)
+    if (root / "cifar-10-batches-py").is_dir():
+        return TorchvisionImages(cfg, split, augment, kind="cifar10")
+    if (root / "celeba").is_dir():
+        return TorchvisionImages(cfg, split, augment, kind="celeba")
+    if any((root / s).is_dir() for s in SPLITS):
+        return AlignedFolder(cfg, split, augment)
+    expected = "train/ val/ test/ (aligned A|B), gtFine/ + leftImg8bit/, cifar-10-batches-py/ or celeba/"
+    raise DatasetError(f"{root}: unrecognised layout; expected {expected}")

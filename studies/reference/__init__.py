@@ -1,0 +1,1 @@
+"""Published reference tables (copied from the papers) shown beside our numbers."""
