@@ -1,0 +1,78 @@
+"""Throughput (images/s in extra_info) of every metric at 64 and 256 px; SWD also against the NumPy port."""
+
+import numpy as np
+import pytest
+import torch
+
+from bench import swd_numpy
+from bench.conftest import sync
+from metrics import METRICS, EvalContext
+from metrics.fcn_score import build_segmenter
+from metrics.swd import PATCHES_PER_IMAGE, SlicedWasserstein, _positions
+
+BATCH = 32
+
+
+def _ctx(device):
+    return EvalContext(device=device, n_classes=8, segmenter=lambda: build_segmenter(8).to(device).eval())
+
+
+@pytest.mark.benchmark(group="metrics")
+@pytest.mark.parametrize("size", [64, 256])
+@pytest.mark.parametrize("name", [k for k in METRICS if k != "fid"])
+def test_metric_throughput(benchmark, device, name, size):
+    gen = torch.Generator().manual_seed(0)
+    n = BATCH if size == 64 else 8
+    fake = (torch.rand(n, 3, size, size, generator=gen) * 2 - 1).to(device)
+    data = {
+        "fake": fake,
+        "real": (fake * 0.9).to(device),
+        "label": torch.randint(0, 8, (n, size, size)).to(device),
+    }
+    spec = METRICS[name]
+
+    def run():
+        acc = spec.make(_ctx(device))
+        acc.update(*[data[k] for k in spec.inputs])
+        acc.compute()
+        sync(device)
+
+    benchmark.extra_info.update(
+        images=n, batch=n, size=size, device=str(device), threads=torch.get_num_threads()
+    )
+    benchmark.pedantic(run, rounds=3, warmup_rounds=1)
+    benchmark.extra_info["images_per_s"] = n / benchmark.stats.stats.mean
+
+
+@pytest.mark.benchmark(group="metrics/swd-2048x128")
+@pytest.mark.parametrize("impl", ["torch", "numpy"])
+def test_swd_2048_images_128px(benchmark, impl):
+    """The issue's yardstick: SWD over 2,048 real and 2,048 fake images at 128 px (NumPy: 256 images, x8)."""
+    n = 2048 if impl == "torch" else 256
+    gen = torch.Generator().manual_seed(0)
+    real, fake = (
+        torch.rand(n, 3, 128, 128, generator=gen) * 2 - 1,
+        torch.rand(n, 3, 128, 128, generator=gen) * 2 - 1,
+    )
+
+    def run_torch():
+        acc = SlicedWasserstein()
+        for i in range(0, n, 256):
+            acc.update(real[i : i + 256], fake[i : i + 256])
+        return acc.compute()
+
+    def run_numpy():
+        out = []
+        for lvl in range(4):
+            sets = []
+            for x in (real, fake):
+                level = swd_numpy.laplacian_pyramid(((x + 1) * 127.5).numpy(), 4)[lvl]
+                pos = np.stack([_positions(0, lvl, i, level.shape[-1]) for i in range(n)], axis=1)
+                sets.append(swd_numpy.finalize(swd_numpy.descriptors(level, pos)))
+            dirs = [np.random.randn(147, 128) for _ in range(4)]
+            out.append(swd_numpy.sliced_wasserstein(*sets, [d / np.linalg.norm(d, axis=0) for d in dirs]))
+        return out
+
+    benchmark.extra_info.update(images=n, scale_to_2048=2048 / n, patches=PATCHES_PER_IMAGE, size=128)
+    benchmark.pedantic(run_torch if impl == "torch" else run_numpy, rounds=1, warmup_rounds=0)
+    benchmark.extra_info["seconds_for_2048"] = benchmark.stats.stats.mean * 2048 / n

@@ -1,0 +1,187 @@
+"""FCN-score (Isola et al. 2017, pix2pix, arXiv:1611.07004, Sec. 4.2): segment generated photos, compare with
+the input label maps.
+
+Reference: pix2pix's scripts/eval_cityscapes (evaluate.py + util.py, a Caffe FCN-8s trained on
+Cityscapes). One dataset-level confusion matrix (rows = truth, ignore label 255); per-pixel accuracy =
+trace / total; per-class accuracy = mean over classes of diag / row sum; class IoU = mean over classes
+of diag / (row + col - diag). The reference adds 1e-12 to every denominator, so a class absent from
+both truth and prediction scores 0 and still counts in the means: `absent="zero"` (default) keeps
+that; `absent="skip"` leaves such classes out (nanmean). Generated images are resized to the label
+resolution (bilinear) before segmentation; labels are never resized.
+Deviation: the segmenter is not Caffe FCN-8s on Cityscapes but a segmentation-models-pytorch U-Net
+trained here, with no pretrained weights, on the REAL training photos of the dataset at hand
+(`train_segmenter`); the same net on real test photos gives the "ground truth" ceiling row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from metrics.protocol import check_images
+
+SEGMENTER_VERSION = "smp-unet-resnet18-d4-v1"  # part of the cache key: bump when the recipe changes
+
+
+def confusion(pred: Tensor, target: Tensor, n_classes: int, ignore_index: int = 255) -> Tensor:
+    """Confusion matrix (n_classes, n_classes), rows = truth, columns = prediction; ignored pixels skipped.
+
+    Args:
+        pred: int (N, H, W) predicted class ids in [0, n_classes).
+        target: int (N, H, W) truth ids in [0, n_classes) or `ignore_index`.
+
+    Example:
+        >>> confusion(torch.tensor([[[0, 1, 1]]]), torch.tensor([[[0, 1, 255]]]), 2)
+        tensor([[1, 0],
+                [0, 1]])
+    """
+    if pred.shape != target.shape:
+        raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
+    if pred.is_floating_point() or target.is_floating_point():
+        raise TypeError(f"pred and target must be integer class maps, got {pred.dtype} and {target.dtype}")
+    valid = target != ignore_index
+    t, p = target[valid].long(), pred[valid].long()
+    if t.numel() and (t.min() < 0 or t.max() >= n_classes):
+        raise ValueError(
+            f"target: labels must be in [0, {n_classes}) or {ignore_index}, found {t.min()}..{t.max()}"
+        )
+    if p.numel() and (p.min() < 0 or p.max() >= n_classes):
+        raise ValueError(f"pred: classes must be in [0, {n_classes}), found {p.min()}..{p.max()}")
+    return torch.bincount(t * n_classes + p, minlength=n_classes**2).view(n_classes, n_classes).cpu()
+
+
+def scores_from_confusion(conf: Tensor | np.ndarray, absent: Literal["zero", "skip"] = "zero") -> dict:
+    """pix2pix FCN-scores from a confusion matrix (rows = truth), as the reference's `get_scores`.
+
+    Returns:
+        {"fcn_pixel_acc", "fcn_class_acc", "fcn_class_iou": float, "per_class_acc", "per_class_iou":
+        ndarray (C,)}. With absent="skip", classes whose denominator is 0 are NaN and left out.
+
+    Example:
+        >>> s = scores_from_confusion(np.array([[3, 1], [0, 0]]))
+        >>> [round(s[k], 6) for k in ("fcn_pixel_acc", "fcn_class_acc", "fcn_class_iou")]
+        [0.75, 0.375, 0.375]
+    """
+    h = np.asarray(conf, dtype=np.float64)
+    diag, rows, cols = np.diag(h), h.sum(1), h.sum(0)
+    if absent == "zero":
+        eps = 1e-12  # the reference's convention: empty classes count as 0
+        acc, iou = diag / (rows + eps), diag / (rows + cols - diag + eps)
+        mean = np.mean
+    elif absent == "skip":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acc, iou = diag / rows, diag / (rows + cols - diag)
+        mean = np.nanmean
+    else:
+        raise ValueError(f"absent must be 'zero' or 'skip', got {absent!r}")
+    return {"fcn_pixel_acc": float(diag.sum() / (h.sum() + 1e-12)), "fcn_class_acc": float(mean(acc)),
+            "fcn_class_iou": float(mean(iou)), "per_class_acc": acc, "per_class_iou": iou}  # fmt: skip
+
+
+class FCNScore:
+    """Accumulates one confusion matrix over generated images and their truth label maps."""
+
+    def __init__(self, segmenter: nn.Module, n_classes: int, absent: Literal["zero", "skip"] = "zero"):
+        self.seg, self.n, self.absent = segmenter, n_classes, absent
+        self.reset()
+
+    def reset(self) -> None:
+        self.confusion = torch.zeros(self.n, self.n, dtype=torch.long)
+
+    @torch.no_grad()
+    def update(self, fake: Tensor, label: Tensor) -> None:
+        check_images(fake, "fake")
+        if label.ndim != 3 or label.shape[0] != fake.shape[0]:
+            raise ValueError(f"label: expected (N, H, W) with N={fake.shape[0]}, got {tuple(label.shape)}")
+        self.confusion += confusion(
+            segment(self.seg, fake, tuple(label.shape[-2:])), label.to(fake.device), self.n
+        )
+
+    def merge(self, other: FCNScore) -> None:
+        self.confusion += other.confusion
+
+    def compute(self) -> dict[str, float]:
+        if not self.confusion.sum():
+            raise ValueError("fcn_score: no labelled pixels were given")
+        s = scores_from_confusion(self.confusion, self.absent)
+        return {k: s[k] for k in ("fcn_pixel_acc", "fcn_class_acc", "fcn_class_iou")}
+
+
+@torch.no_grad()
+def segment(seg: nn.Module, images: Tensor, size: tuple[int, int]) -> Tensor:
+    """Class map (N, *size) of images in [-1, 1], resized bilinearly to the label size first."""
+    if tuple(images.shape[-2:]) != size:
+        images = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
+    was_training = seg.training
+    seg.eval()
+    param = next(seg.parameters())
+    pred = seg(images.to(param.device, param.dtype)).argmax(1)
+    seg.train(was_training)
+    return pred
+
+
+def build_segmenter(n_classes: int) -> nn.Module:
+    """U-Net (resnet18 encoder, depth 4) from segmentation-models-pytorch, random init, no download."""
+    import segmentation_models_pytorch as smp
+
+    return smp.Unet("resnet18", encoder_weights=None, encoder_depth=4, decoder_channels=(128, 64, 32, 16),
+                    in_channels=3, classes=n_classes)  # fmt: skip
+
+
+def segmenter_key(identity: str, n_classes: int, size: int, epochs: int, seed: int) -> str:
+    blob = json.dumps([SEGMENTER_VERSION, identity, n_classes, size, epochs, seed])
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+def train_segmenter(dataset, n_classes: int, *, size: int, epochs: int = 8, seed: int = 0,
+                    device: str | torch.device = "cpu", cache_dir: str | Path | None = None,
+                    batch_size: int = 16, lr: float = 2e-3, log=print) -> nn.Module:  # fmt: skip
+    """Train (or load from cache) the FCN-score segmenter on REAL photos (`b`) and labels of `dataset`.
+
+    The cache file is `<cache_dir>/segmenter-<hash>.pt`, the hash covering (dataset identity, classes,
+    size, epochs, seed, recipe version); it holds a state dict, loaded with weights_only=True.
+    """
+    device = torch.device(device)
+    key = segmenter_key(getattr(dataset, "identity", type(dataset).__name__), n_classes, size, epochs, seed)
+    path = Path(cache_dir) / f"segmenter-{key}.pt" if cache_dir else None
+    net = build_segmenter(n_classes)
+    if path and path.exists():
+        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        return net.to(device).eval()
+    torch.manual_seed(seed)
+    net.to(device).train()
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=True,
+                                         generator=torch.Generator().manual_seed(seed))  # fmt: skip
+    steps = max(1, epochs * len(loader))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
+    for epoch in range(epochs):
+        total = 0.0
+        for batch in loader:
+            photo, label = batch["b"].to(device), batch["label"].to(device)
+            if tuple(photo.shape[-2:]) != (size, size):
+                raise ValueError(f"segmenter: photos are {tuple(photo.shape[-2:])}, expected {size} px")
+            loss = F.cross_entropy(net(photo), label, ignore_index=255)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        log(f"segmenter epoch {epoch + 1}/{epochs}: loss {total / max(len(loader), 1):.3f}")
+    net.eval()
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        os.close(fd)
+        torch.save(net.state_dict(), tmp)
+        os.replace(tmp, path)
+    return net

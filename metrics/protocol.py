@@ -1,0 +1,103 @@
+"""The contract every ganbench metric follows: input checks, the streaming mean, the registry entry.
+
+Follows torchmetrics' functional/modular split (functions return per-sample values; accumulators hold
+summable state) without its `Metric`/`nn.Module` machinery: an accumulator is `reset / update /
+compute -> dict[str, float] / merge`, and merging shards equals computing at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+
+class MetricUnavailable(RuntimeError):
+    """A metric cannot run here (e.g. FID without a local Inception weights file); callers skip it."""
+
+
+def check_images(x: Tensor, name: str = "images", *, data_range: float = 2.0) -> Tensor:
+    """Validate a float (N, C, H, W) batch in [-1, 1] (data_range 2) or [0, 1] (data_range 1); returns x.
+
+    Raises:
+        TypeError: `x` is not a floating tensor.
+        ValueError: wrong rank, empty, NaN/inf, or values outside the range.
+    """
+    if not isinstance(x, Tensor) or not x.is_floating_point():
+        kind = x.dtype if isinstance(x, Tensor) else type(x).__name__
+        raise TypeError(
+            f"{name}: expected a float tensor in [-1, 1], got {kind} (convert uint8 with from_uint8)"
+        )
+    if x.ndim != 4 or 0 in x.shape:
+        raise ValueError(f"{name}: expected a non-empty (N, C, H, W) tensor, got shape {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name}: contains NaN or inf")
+    low = -1.0 if data_range == 2.0 else 0.0
+    lo, hi = x.min().item(), x.max().item()
+    if lo < low - 1e-4 or hi > low + data_range + 1e-4:
+        raise ValueError(f"{name}: values in [{lo:.3g}, {hi:.3g}] fall outside [{low}, {low + data_range}]")
+    return x
+
+
+def check_pair(x: Tensor, y: Tensor, names: tuple[str, str] = ("x", "y"), *, data_range: float = 2.0) -> None:
+    """Both batches valid and of the same shape."""
+    check_images(x, names[0], data_range=data_range)
+    check_images(y, names[1], data_range=data_range)
+    if x.shape != y.shape:
+        raise ValueError(f"{names[0]} {tuple(x.shape)} and {names[1]} {tuple(y.shape)} differ in shape")
+
+
+def from_uint8(images: Tensor) -> Tensor:
+    """uint8 (N, C, H, W) in [0, 255] -> float32 in [-1, 1], the ganbench convention."""
+    if images.dtype != torch.uint8:
+        raise TypeError(f"from_uint8 expects uint8, got {images.dtype}")
+    return images.float().div(127.5).sub(1.0)
+
+
+class MeanOf:
+    """Streaming mean of a per-sample metric. State is (total, count), so shards merge by addition."""
+
+    def __init__(self, fn: Callable[..., Tensor], name: str, **kw: Any):
+        self.fn, self.name, self.kw = fn, name, kw
+        self.reset()
+
+    def reset(self) -> None:
+        self.total, self.count = 0.0, 0
+
+    def update(self, *tensors: Tensor) -> None:
+        values = self.fn(*tensors, **self.kw).double()
+        self.total += values.sum().item()
+        self.count += values.numel()
+
+    def merge(self, other: MeanOf) -> None:
+        self.total += other.total
+        self.count += other.count
+
+    def compute(self) -> dict[str, float]:
+        if not self.count:
+            raise ValueError(f"{self.name}: no samples were given")
+        return {self.name: self.total / self.count}
+
+
+@dataclass
+class EvalContext:
+    """What metric factories may need beyond images: the device, classes, a segmenter, weight files."""
+
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    n_classes: int = 0
+    segmenter: Callable[[], torch.nn.Module] | None = None  # lazy: trained/loaded only when asked for
+    inception_weights: Path | None = None
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A registry entry: how to build the accumulator, what it reads, what it reports and how."""
+
+    make: Callable[[EvalContext], Any]  # -> accumulator with reset/update/compute/merge
+    inputs: tuple[str, ...]  # which evaluation tensors update() takes: "fake", "real", "label"
+    outputs: dict[str, bool]  # metric key -> higher_is_better
+    protocol: str  # versioned description; goes into runs.csv and the dashboard
