@@ -1,0 +1,80 @@
+"""Shared network helpers: norm layers, pix2pix weight init, receptive fields, requires_grad toggling.
+
+Init follows pix2pix (Isola et al. 2017, arXiv:1611.07004; github.com/junyanz/pytorch-CycleGAN-and-pix2pix
+models/networks.py init_weights 'normal'): conv weights N(0, 0.02), biases 0, batch-norm weights
+N(1, 0.02) and biases 0.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Literal
+
+import torch
+from torch import nn
+
+Norm = Literal["batch", "instance", "none"]
+
+
+def norm_layer(kind: Norm, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"norm must be 'batch', 'instance' or 'none', got {kind!r}")
+
+
+def init_weights(net: nn.Module, std: float = 0.02) -> nn.Module:
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, std)
+            nn.init.zeros_(m.bias)
+    return net
+
+
+def receptive_field(net: nn.Module) -> int:
+    """Receptive field (px) of a feed-forward conv stack, from its Conv2d/pool layers in module order."""
+    rf, jump = 1, 1
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d | nn.MaxPool2d | nn.AvgPool2d):
+            k = m.kernel_size if isinstance(m.kernel_size, int) else m.kernel_size[0]
+            s = m.stride if isinstance(m.stride, int) else m.stride[0]
+            d = getattr(m, "dilation", 1)
+            d = d if isinstance(d, int) else d[0]
+            rf += (k - 1) * d * jump
+            jump *= s
+    return rf
+
+
+@contextmanager
+def requires_grad(nets: list[nn.Module], flag: bool):
+    """Temporarily set requires_grad on every parameter of `nets` (restores the previous flags)."""
+    params = [p for net in nets for p in net.parameters()]
+    before = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(flag)
+    try:
+        yield
+    finally:
+        for p, b in zip(params, before):
+            p.requires_grad_(b)
+
+
+def count_parameters(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
+
+
+def bn_state(net: nn.Module) -> list[torch.Tensor]:
+    """Copies of all buffers (running statistics), to restore after a forward pass in training mode."""
+    return [b.detach().clone() for b in net.buffers()]
+
+
+def restore_buffers(net: nn.Module, saved: list[torch.Tensor]) -> None:
+    for b, s in zip(net.buffers(), saved):
+        b.copy_(s)

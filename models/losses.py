@@ -1,0 +1,49 @@
+"""GAN losses as free functions: vanilla (BCE with logits; Goodfellow et al. 2014), LSGAN (Mao et al. 2017),
+hinge (Lim & Ye 2017; Miyato et al. 2018), WGAN (Arjovsky et al. 2017), plus gradient penalty
+(Gulrajani et al. 2017) and feature matching (Wang et al. 2018, pix2pixHD) for the recipes to come.
+
+`gan_loss(logits, real, kind, for_d)` averages over every output (every patch for a PatchGAN). Hinge
+differs between D (margins) and G (-mean(D(fake))), so it takes `for_d`; the others are symmetric.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+GanKind = Literal["vanilla", "lsgan", "hinge", "wgan"]
+
+
+def gan_loss(logits: Tensor, real: bool, kind: GanKind = "vanilla", for_d: bool = True) -> Tensor:
+    if kind == "vanilla":
+        target = torch.ones_like(logits) if real else torch.zeros_like(logits)
+        return F.binary_cross_entropy_with_logits(logits, target)
+    if kind == "lsgan":
+        return F.mse_loss(logits, torch.full_like(logits, 1.0 if real else 0.0))
+    if kind == "wgan":
+        return -logits.mean() if real else logits.mean()
+    if kind == "hinge":
+        if not for_d:
+            return -logits.mean()  # G: only "real" makes sense
+        return F.relu(1 - logits).mean() if real else F.relu(1 + logits).mean()
+    raise ValueError(f"GAN loss kind must be vanilla, lsgan, hinge or wgan, got {kind!r}")
+
+
+def l1_loss(fake: Tensor, target: Tensor) -> Tensor:
+    return F.l1_loss(fake, target)
+
+
+def gradient_penalty(D, real: Tensor, fake: Tensor) -> Tensor:
+    """WGAN-GP: E[(||grad D(x_hat)|| - 1)^2] on random interpolates (Eq. 3 of Gulrajani et al.)."""
+    alpha = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype)
+    x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def feature_matching(feats_fake: list[Tensor], feats_real: list[Tensor]) -> Tensor:
+    """Mean L1 between D's intermediate features of fake and (detached) real inputs."""
+    return sum(F.l1_loss(f, r.detach()) for f, r in zip(feats_fake, feats_real)) / max(len(feats_fake), 1)

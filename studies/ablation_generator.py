@@ -1,0 +1,22 @@
+"""Do the U-Net's skips matter? pix2pix Table 2 (Isola et al. 2017): encoder-decoder vs U-Net, each trained
+with L1 and with L1+cGAN (70x70 PatchGAN; 34 px at the quick profile's 64 px).
+"""
+
+from studies.profiles import pix2pix_profiles
+from studies.spec import RunSpec, Study
+
+STUDY = Study(
+    name="ablation_generator",
+    question="Do the U-Net's skip connections matter? (pix2pix Table 2)",
+    base=RunSpec(),
+    variants={"Encoder-decoder (L1)": {"model.g.skips": False, "model.loss": "l1"},
+              "Encoder-decoder (L1+cGAN)": {"model.g.skips": False, "model.loss": "l1+cgan"},
+              "U-net (L1)": {"model.g.skips": True, "model.loss": "l1"},
+              "U-net (L1+cGAN)": {"model.g.skips": True, "model.loss": "l1+cgan"}},
+    profiles=pix2pix_profiles(),
+    reference=("generator",),
+    reference_names={v: (v,) for v in ("Encoder-decoder (L1)", "Encoder-decoder (L1+cGAN)", "U-net (L1)",
+                                       "U-net (L1+cGAN)")},
+)  # fmt: skip
+STUDY.profiles["quick"].settings.update({"model.d.n_layers": 2})
+STUDY.profiles["smoke"].settings.update({"model.d.n_layers": 2})

@@ -1,0 +1,21 @@
+"""Which objective? pix2pix Table 1 and Fig. 7 (Isola et al. 2017): L1, GAN, cGAN, L1+GAN, L1+cGAN with the
+70x70 PatchGAN (34 px at the quick profile's 64 px), labels->photo.
+"""
+
+from studies.profiles import pix2pix_profiles
+from studies.spec import RunSpec, Study
+
+QUICK_D = {"model.d.n_layers": 2}  # 34 px at 64 px, the 70x70 rung of ablation_patchgan
+
+STUDY = Study(
+    name="ablation_loss",
+    question="Which objective: L1, GAN, cGAN or their sums? (pix2pix Table 1, Fig. 7)",
+    base=RunSpec(),
+    variants={"L1": {"model.loss": "l1"}, "GAN": {"model.loss": "gan"}, "cGAN": {"model.loss": "cgan"},
+              "L1+GAN": {"model.loss": "l1+gan"}, "L1+cGAN": {"model.loss": "l1+cgan"}},
+    profiles=pix2pix_profiles(),
+    reference=("loss", "histogram"),
+    reference_names={v: (v,) for v in ("L1", "GAN", "cGAN", "L1+GAN", "L1+cGAN")},
+)  # fmt: skip
+STUDY.profiles["quick"].settings.update(QUICK_D)
+STUDY.profiles["smoke"].settings.update(QUICK_D)

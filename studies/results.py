@@ -1,0 +1,127 @@
+"""The results tables: schema, atomic writes, collection from run directories, the paper-style table.
+
+Tidy data (Wickham 2014): results.csv is long, one row per study x run x step x split x metric;
+runs.csv has one row per run (flattened config, status, provenance). Both are written atomically
+(temp file + os.replace), so a crash never leaves a half-written table.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+RESULTS_COLUMNS = ["study", "run_id", "variant", "seed", "step", "split", "metric", "value"]
+REFERENCE_CSV = Path(__file__).parent / "reference" / "pix2pix_cityscapes.csv"
+
+
+class SchemaError(ValueError):
+    """A results table on disk does not follow the schema; the message names the file and the column."""
+
+
+def write_csv_atomic(df: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    df.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def write_json_atomic(obj: dict, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=2, default=str)
+    os.replace(tmp, path)
+
+
+def read_results(path: Path) -> pd.DataFrame:
+    """Read and validate a results.csv (the columns of RESULTS_COLUMNS, numeric step and value)."""
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise SchemaError(f"{path}: not a readable CSV ({e})") from None
+    missing = [c for c in RESULTS_COLUMNS if c not in df.columns]
+    if missing:
+        raise SchemaError(f"{path}: missing column(s) {missing}; expected {RESULTS_COLUMNS}")
+    for col in ("step", "value", "seed"):
+        bad = pd.to_numeric(df[col], errors="coerce").isna() & df[col].notna()
+        if bad.any():
+            raise SchemaError(f"{path}: column {col!r} has non-numeric value {df[col][bad].iloc[0]!r}")
+    return df[RESULTS_COLUMNS]
+
+
+def run_rows(study: str, run_id: str, variant: str, seed: int, run_dir: Path) -> list[dict]:
+    """Long rows from one run's metrics.jsonl."""
+    rows = []
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return rows
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        rec = json.loads(line)
+        for metric, value in rec.items():
+            if metric not in ("step", "split"):
+                rows.append({"study": study, "run_id": run_id, "variant": variant, "seed": seed,
+                             "step": rec["step"], "split": rec["split"], "metric": metric, "value": value})  # fmt: skip
+    return rows
+
+
+def merge_results(old: pd.DataFrame | None, new: pd.DataFrame, keys=("run_id", "step", "split", "metric")):
+    """New rows replace old rows with the same keys; rows of runs not in `new` are kept."""
+    if old is None or old.empty:
+        return new[RESULTS_COLUMNS].reset_index(drop=True)
+    merged = pd.concat([old, new], ignore_index=True)
+    merged = merged.drop_duplicates(subset=list(keys), keep="last")
+    return merged[RESULTS_COLUMNS].reset_index(drop=True)
+
+
+def load_reference(tables: tuple[str, ...], names: dict[str, tuple[str, ...]]) -> pd.DataFrame:
+    """Published values for our variants: columns variant, metric, value, source."""
+    if not tables:
+        return pd.DataFrame(columns=["variant", "metric", "value", "source"])
+    ref = pd.read_csv(REFERENCE_CSV)
+    ref = ref[ref.table.isin(tables)]
+    rows = []
+    for variant, published in names.items():
+        for _, r in ref[ref.variant.isin(published)].iterrows():
+            rows.append({"variant": variant, "metric": r.metric, "value": r.value, "source": r.source})
+    return pd.DataFrame(rows, columns=["variant", "metric", "value", "source"])
+
+
+def summary_table(df: pd.DataFrame, split: str = "test") -> pd.DataFrame:
+    """Final-step mean and std per variant (rows) and metric (columns)."""
+    df = df[df.split == split]
+    final = df[df.step == df.groupby("run_id").step.transform("max")]
+    return (
+        final.groupby(["variant", "metric"], sort=False)["value"]
+        .agg(["mean", "std", "count"])
+        .unstack("metric")
+    )
+
+
+def format_table(results: pd.DataFrame, metrics: list[str], variants: list[str], reference: pd.DataFrame,
+                 extra_rows: dict[str, dict[str, float]], notes: dict[str, str]) -> str:  # fmt: skip
+    """Plain-text paper-style table: mean ± std (n) per variant, published value in brackets."""
+    table = summary_table(results)
+    metrics = [m for m in metrics if m in table["mean"].columns]
+    head = ["variant"] + metrics
+    lines = []
+    for v in variants:
+        cells = [f"{v} {notes.get(v, '')}".strip()]
+        for m in metrics:
+            mean = table["mean"].get(m, {}).get(v, math.nan) if v in table.index else math.nan
+            std = table["std"].get(m, {}).get(v, math.nan) if v in table.index else math.nan
+            pub = reference[(reference.variant == v) & (reference.metric == m)].value
+            cell = "—" if math.isnan(mean) else f"{mean:.3f}" + ("" if math.isnan(std) else f"±{std:.3f}")
+            cells.append(cell + (f" [{pub.iloc[0]:.2f}]" if len(pub) else ""))
+        lines.append(cells)
+    for name, values in extra_rows.items():
+        lines.append([name] + [f"{values[m]:.3f}" if m in values else "" for m in metrics])
+    widths = [max(len(str(r[i])) for r in [head, *lines]) for i in range(len(head))]
+    fmt = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
+    return "\n".join([fmt(head), fmt(["-" * w for w in widths]), *map(fmt, lines)])
