@@ -37,9 +37,7 @@ def test_metric_throughput(benchmark, device, name, size):
         acc.compute()
         sync(device)
 
-    benchmark.extra_info.update(
-        images=n, batch=n, size=size, device=str(device), threads=torch.get_num_threads()
-    )
+    benchmark.extra_info.update(images=n, batch=n, size=size, device=str(device), threads=torch.get_num_threads())
     benchmark.pedantic(run, rounds=3, warmup_rounds=1)
     benchmark.extra_info["images_per_s"] = n / benchmark.stats.stats.mean
 

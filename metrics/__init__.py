@@ -44,9 +44,7 @@ METRICS: dict[str, MetricSpec] = {
 }  # fmt: skip
 
 HUMAN_KEYS = {"human_mos": True, "human_fooled_rate": True}
-HIGHER_IS_BETTER: dict[str, bool] = {
-    k: v for s in METRICS.values() for k, v in s.outputs.items()
-} | HUMAN_KEYS
+HIGHER_IS_BETTER: dict[str, bool] = {k: v for s in METRICS.values() for k, v in s.outputs.items()} | HUMAN_KEYS
 
 
 def higher_is_better(key: str) -> bool | None:

@@ -51,9 +51,7 @@ def confusion(pred: Tensor, target: Tensor, n_classes: int, ignore_index: int = 
     valid = target != ignore_index
     t, p = target[valid].long(), pred[valid].long()
     if t.numel() and (t.min() < 0 or t.max() >= n_classes):
-        raise ValueError(
-            f"target: labels must be in [0, {n_classes}) or {ignore_index}, found {t.min()}..{t.max()}"
-        )
+        raise ValueError(f"target: labels must be in [0, {n_classes}) or {ignore_index}, found {t.min()}..{t.max()}")
     if p.numel() and (p.min() < 0 or p.max() >= n_classes):
         raise ValueError(f"pred: classes must be in [0, {n_classes}), found {p.min()}..{p.max()}")
     return torch.bincount(t * n_classes + p, minlength=n_classes**2).view(n_classes, n_classes).cpu()
@@ -102,9 +100,7 @@ class FCNScore:
         check_images(fake, "fake")
         if label.ndim != 3 or label.shape[0] != fake.shape[0]:
             raise ValueError(f"label: expected (N, H, W) with N={fake.shape[0]}, got {tuple(label.shape)}")
-        self.confusion += confusion(
-            segment(self.seg, fake, tuple(label.shape[-2:])), label.to(fake.device), self.n
-        )
+        self.confusion += confusion(segment(self.seg, fake, tuple(label.shape[-2:])), label.to(fake.device), self.n)
 
     def merge(self, other: FCNScore) -> None:
         self.confusion += other.confusion

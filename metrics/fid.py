@@ -61,9 +61,7 @@ class InceptionDistances:
     def update(self, fake: Tensor, real: Tensor) -> None:
         check_images(fake, "fake")
         check_images(real, "real")
-        real_u8, fake_u8 = (
-            ((x.float() + 1) * 127.5).round().byte() for x in (real, fake)
-        )  # the extractor's input
+        real_u8, fake_u8 = (((x.float() + 1) * 127.5).round().byte() for x in (real, fake))  # the extractor's input
         for m in (self.fid, self.kid):
             m.update(real_u8, real=True)
             m.update(fake_u8, real=False)

@@ -29,9 +29,7 @@ def check_images(x: Tensor, name: str = "images", *, data_range: float = 2.0) ->
     """
     if not isinstance(x, Tensor) or not x.is_floating_point():
         kind = x.dtype if isinstance(x, Tensor) else type(x).__name__
-        raise TypeError(
-            f"{name}: expected a float tensor in [-1, 1], got {kind} (convert uint8 with from_uint8)"
-        )
+        raise TypeError(f"{name}: expected a float tensor in [-1, 1], got {kind} (convert uint8 with from_uint8)")
     if x.ndim != 4 or 0 in x.shape:
         raise ValueError(f"{name}: expected a non-empty (N, C, H, W) tensor, got shape {tuple(x.shape)}")
     if not torch.isfinite(x).all():

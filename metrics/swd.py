@@ -139,15 +139,11 @@ class SlicedWasserstein:
         check_images(images, which)
         n, c, h, w = images.shape
         if h != w or h < MIN_RES or h & (h - 1) or c != 3:
-            raise ValueError(
-                f"{which}: SWD needs square RGB images, power-of-2 size >= 16, got {tuple(images.shape)}"
-            )
+            raise ValueError(f"{which}: SWD needs square RGB images, power-of-2 size >= 16, got {tuple(images.shape)}")
         if self.resolution not in (None, h):
             raise ValueError(f"{which}: resolution {h} differs from earlier images ({self.resolution})")
         if self.count[which] + n > self.max_images:
-            raise ValueError(
-                f"{which}: more than max_images={self.max_images} images; raise the cap knowingly"
-            )
+            raise ValueError(f"{which}: more than max_images={self.max_images} images; raise the cap knowingly")
         self.resolution = h
         pyramid = laplacian_pyramid((images.float() + 1) * 127.5)  # the reference works on 0..255
         descs = [patch_descriptors(lvl, self.count[which], i, self.seed) for i, lvl in enumerate(pyramid)]

@@ -99,9 +99,7 @@ class UNetGenerator(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-1] % 2**self.num_downs or x.shape[-2] % 2**self.num_downs:
-            raise ValueError(
-                f"input {tuple(x.shape[-2:])} must be divisible by 2^num_downs = {2**self.num_downs}"
-            )
+            raise ValueError(f"input {tuple(x.shape[-2:])} must be divisible by 2^num_downs = {2**self.num_downs}")
         return self.model(x)
 
 

@@ -99,9 +99,7 @@ def _optimizer(nets: list[nn.Module], cfg: TrainConfig, device: torch.device) ->
 
 def _scheduler(opt, cfg: TrainConfig):
     start = int(cfg.steps * cfg.decay_from)
-    return torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 1.0 - max(0, s - start) / max(1, cfg.steps - start)
-    )
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 - max(0, s - start) / max(1, cfg.steps - start))
 
 
 def _step(opt, losses: dict[str, Tensor], step: int, prefix: str) -> dict[str, float]:
@@ -251,9 +249,10 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, eval_data: 
         _truncate_log(log.metrics, start - 1)
 
     def checkpoint(step: int) -> None:
-        _atomic_save({"nets": {k: n.state_dict() for k, n in recipe.nets.items()}, "step": step,
-                      "opt": {k: o.state_dict() for k, o in (("g", opt_g), ("d", opt_d)) if o is not None},
-                      "sched": {k: s.state_dict() for k, s in scheds.items()}, "rng": _rng_state()}, ckpt_path)  # fmt: skip
+        state = {"nets": {k: n.state_dict() for k, n in recipe.nets.items()}, "step": step, "rng": _rng_state(),
+                 "opt": {k: o.state_dict() for k, o in (("g", opt_g), ("d", opt_d)) if o is not None},
+                 "sched": {k: s.state_dict() for k, s in scheds.items()}}  # fmt: skip
+        _atomic_save(state, ckpt_path)
 
     def run_eval(step: int) -> dict:
         if eval_data is None or not metrics:
@@ -286,9 +285,7 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, eval_data: 
         # --- checkpoint / samples / eval ---
         done = step + 1
         if eval_data is not None and cfg.sample_every and done % cfg.sample_every == 0:
-            save_samples(
-                recipe, eval_data, run_dir / "samples" / f"step_{done:06d}.png", device, seed=cfg.seed
-            )
+            save_samples(recipe, eval_data, run_dir / "samples" / f"step_{done:06d}.png", device, seed=cfg.seed)
         if cfg.eval_every and done % cfg.eval_every == 0 and done < cfg.steps:
             values = run_eval(done)
         if cfg.ckpt_every and done % cfg.ckpt_every == 0 and done < cfg.steps:
@@ -298,9 +295,7 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, eval_data: 
     # --- end: checkpoint, samples, eval ---
     checkpoint(cfg.steps)
     if eval_data is not None:
-        save_samples(
-            recipe, eval_data, run_dir / "samples" / f"step_{cfg.steps:06d}.png", device, seed=cfg.seed
-        )
+        save_samples(recipe, eval_data, run_dir / "samples" / f"step_{cfg.steps:06d}.png", device, seed=cfg.seed)
         values = run_eval(cfg.steps)
     return {"device": str(device), "amp": amp, "channels_last": channels_last, "train_seconds": wall,
             "train_images_per_s": trained / wall if trained else float("nan"), "metrics": values}  # fmt: skip

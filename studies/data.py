@@ -74,9 +74,7 @@ def to_tensor(image: np.ndarray) -> Tensor:
 
 def to_uint8(image: Tensor) -> np.ndarray:
     """float (3, H, W) in [-1, 1] -> uint8 (H, W, 3), the inverse of `to_tensor` up to rounding."""
-    return (
-        image.detach().float().cpu().add(1).mul(127.5).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
-    )
+    return image.detach().float().cpu().add(1).mul(127.5).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
 
 
 def resize_item(item: dict, size: int) -> dict:

@@ -97,11 +97,7 @@ def summary_table(df: pd.DataFrame, split: str = "test") -> pd.DataFrame:
     """Final-step mean and std per variant (rows) and metric (columns)."""
     df = df[df.split == split]
     final = df[df.step == df.groupby("run_id").step.transform("max")]
-    return (
-        final.groupby(["variant", "metric"], sort=False)["value"]
-        .agg(["mean", "std", "count"])
-        .unstack("metric")
-    )
+    return final.groupby(["variant", "metric"], sort=False)["value"].agg(["mean", "std", "count"]).unstack("metric")
 
 
 def format_table(results: pd.DataFrame, metrics: list[str], variants: list[str], reference: pd.DataFrame,

@@ -66,9 +66,7 @@ class Segmenters:
         key = (data, spec.eval.segmenter_epochs)
         if key not in self.nets:
             train_set = make_dataset(data, "train")
-            print(
-                f"[segmenter] {train_set.identity} at {data.size}px, {spec.eval.segmenter_epochs} epochs (cached)"
-            )
+            print(f"[segmenter] {train_set.identity} at {data.size}px, {spec.eval.segmenter_epochs} epochs (cached)")
             self.nets[key] = train_segmenter(train_set, train_set.n_classes, size=data.size,
                                              epochs=spec.eval.segmenter_epochs, seed=0, device=self.device,
                                              cache_dir=self.cache_dir)  # fmt: skip
@@ -176,9 +174,7 @@ def print_table(study: Study, results: pd.DataFrame, statuses: dict, profile: st
             notes[st_id.rsplit("-s", 1)[0]] = f"(D RF {rf}px)"
     ceil = results[results.split == "ceiling"].set_index("metric").value.to_dict()
     print(f"\n{study.name}: {study.question}  [profile {profile}; mean±std over seeds]")
-    print(
-        R.format_table(ours, TABLE_METRICS, list(study.variants), ref, {CEILING: ceil} if ceil else {}, notes)
-    )
+    print(R.format_table(ours, TABLE_METRICS, list(study.variants), ref, {CEILING: ceil} if ceil else {}, notes))
     if len(ref):
         print("[x.xx] = published value (Isola et al. 2017, Cityscapes labels->photo at 256 px, FCN-8s): "
               "a different dataset and segmenter, for orientation only.")  # fmt: skip
@@ -193,15 +189,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--profile", default="quick", help="smoke | quick | paper")
     p.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2 (default: the study's)")
     p.add_argument("--only", action="append", help="run id(s) to run, e.g. 70x70-s0")
-    p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. train.steps=500"
-    )
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. train.steps=500")
     p.add_argument("--data", help="local dataset root (aligned A|B folder, Cityscapes, CIFAR-10/CelebA)")
     p.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"])
     p.add_argument("--out", default="runs", type=Path)
-    p.add_argument(
-        "--dry-run", action="store_true", help="print the resolved runs and their overrides, then exit"
-    )
+    p.add_argument("--dry-run", action="store_true", help="print the resolved runs and their overrides, then exit")
     p.add_argument("--shard", help="i/n: run only every n-th run starting at i (0-based)")
     p.add_argument("--list", action="store_true", help="list studies and profiles")
     p.add_argument("--inception-weights", help="local Inception-v3 weights for FID/KID (never downloaded)")
@@ -214,9 +206,7 @@ def main(argv=None) -> int:
     if args.list or not args.study:
         for name in list_studies():
             s = load_study(name)
-            print(
-                f"{name}: {s.question}\n  variants: {', '.join(s.variants)}; profiles: {', '.join(s.profiles)}"
-            )
+            print(f"{name}: {s.question}\n  variants: {', '.join(s.variants)}; profiles: {', '.join(s.profiles)}")
         return 0
     study = load_study(args.study)
     sets = dict(parse_set(s) for s in args.set)
@@ -235,9 +225,7 @@ def main(argv=None) -> int:
     if args.only:
         unknown = set(args.only) - {r[0] for r in runs}
         if unknown:
-            print(
-                f"error: unknown run id(s) {sorted(unknown)}; known: {[r[0] for r in runs]}", file=sys.stderr
-            )
+            print(f"error: unknown run id(s) {sorted(unknown)}; known: {[r[0] for r in runs]}", file=sys.stderr)
             return 2
         runs = [r for r in runs if r[0] in args.only]
     if args.shard:

@@ -51,9 +51,7 @@ class RunSpec:
             raise KeyError(f"unknown recipe {self.recipe!r}; known: {sorted(RECIPES)}")
         recipe_cls, cfg_cls = RECIPES[self.recipe]
         if not isinstance(self.model, cfg_cls):
-            raise TypeError(
-                f"recipe {self.recipe!r} needs a {cfg_cls.__name__}, got {type(self.model).__name__}"
-            )
+            raise TypeError(f"recipe {self.recipe!r} needs a {cfg_cls.__name__}, got {type(self.model).__name__}")
         return recipe_cls(self.model)
 
 

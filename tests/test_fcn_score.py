@@ -57,9 +57,7 @@ def test_reference_get_scores_formula():
     ref_cl = np.nanmean(np.diag(hist) / (hist.sum(1) + 1e-12))
     ref_iu = np.nanmean(np.diag(hist) / (hist.sum(1) + hist.sum(0) - np.diag(hist) + 1e-12))
     s = scores_from_confusion(hist)
-    assert (s["fcn_pixel_acc"], s["fcn_class_acc"], s["fcn_class_iou"]) == pytest.approx(
-        (ref_acc, ref_cl, ref_iu)
-    )
+    assert (s["fcn_pixel_acc"], s["fcn_class_acc"], s["fcn_class_iou"]) == pytest.approx((ref_acc, ref_cl, ref_iu))
 
 
 @pytest.mark.parametrize("chunks", [1, 2, 4])
@@ -105,14 +103,10 @@ def test_train_segmenter_learns_and_caches(tmp_path):
     from studies.data import DataConfig, make_dataset
 
     ds = make_dataset(DataConfig(size=32, n_train=32, n_val=16, jitter=False), "train")
-    net = train_segmenter(
-        ds, 8, size=32, epochs=2, seed=0, cache_dir=tmp_path, batch_size=8, log=lambda m: None
-    )
+    net = train_segmenter(ds, 8, size=32, epochs=2, seed=0, cache_dir=tmp_path, batch_size=8, log=lambda m: None)
     files = list(tmp_path.glob("segmenter-*.pt"))
     assert len(files) == 1 and segmenter_key(ds.identity, 8, 32, 2, 0) in files[0].name
-    again = train_segmenter(
-        ds, 8, size=32, epochs=2, seed=0, cache_dir=tmp_path, log=lambda m: 1 / 0
-    )  # no training
+    again = train_segmenter(ds, 8, size=32, epochs=2, seed=0, cache_dir=tmp_path, log=lambda m: 1 / 0)  # no training
     for p, q in zip(net.state_dict().values(), again.state_dict().values()):
         assert torch.equal(p, q)
     acc = FCNScore(net, 8)

@@ -31,9 +31,7 @@ def test_streaming_equals_all_at_once(name, gen):
     a, b = once.compute(), chunked.compute()
     assert a == pytest.approx(b, rel=1e-6)
     assert set(a) <= set(spec.outputs) and a
-    assert spec.protocol.startswith(
-        name.split("_intersection")[0].split("_score")[0].replace("_diversity", "")
-    )
+    assert spec.protocol.startswith(name.split("_intersection")[0].split("_score")[0].replace("_diversity", ""))
 
 
 @pytest.mark.parametrize("name", LOCAL)
@@ -52,10 +50,6 @@ def test_merge_equals_all_at_once(name, gen):
 
 def test_directions():
     assert higher_is_better("ssim") and higher_is_better("fcn_class_iou") and higher_is_better("hist_b")
-    assert (
-        higher_is_better("swd_avg") is False
-        and higher_is_better("l1") is False
-        and not higher_is_better("fid")
-    )
+    assert higher_is_better("swd_avg") is False and higher_is_better("l1") is False and not higher_is_better("fid")
     assert higher_is_better("ms_ssim_diversity") is False and higher_is_better("n_raters") is None
     assert all(isinstance(v, bool) for v in HIGHER_IS_BETTER.values())

@@ -14,9 +14,7 @@ def test_hand_values():
     assert torch.allclose(l1(x, y), torch.full((2,), 0.5))
     assert torch.allclose(psnr(x, y), torch.full((2,), 10 * math.log10(4 / 0.25)))
     assert torch.isinf(psnr(x, x)).all()
-    assert torch.allclose(
-        psnr((x + 1) / 2, (y + 1) / 2, data_range=1.0), torch.full((2,), 10 * math.log10(1 / 0.0625))
-    )
+    assert torch.allclose(psnr((x + 1) / 2, (y + 1) / 2, data_range=1.0), torch.full((2,), 10 * math.log10(1 / 0.0625)))
 
 
 @pytest.mark.parametrize("chunks", [1, 3])

@@ -18,9 +18,7 @@ def _pair(n, size, noise, gen, smooth=True):
     return x, y
 
 
-@pytest.mark.parametrize(
-    "size,noise,data_range", [(32, 0.3, 2.0), (64, 0.05, 2.0), (64, 1.0, 2.0), (48, 0.2, 1.0)]
-)
+@pytest.mark.parametrize("size,noise,data_range", [(32, 0.3, 2.0), (64, 0.05, 2.0), (64, 1.0, 2.0), (48, 0.2, 1.0)])
 def test_ssim_matches_skimage(size, noise, data_range, gen):
     x, y = _pair(4, size, noise, gen)
     if data_range == 1.0:
@@ -42,9 +40,7 @@ def test_ssim_properties(gen):
 
 def test_ms_ssim_matches_torchmetrics_where_valid(gen):
     x, y = _pair(3, 192, 0.05, gen)  # similar pairs at >= 176 px: torchmetrics' domain
-    assert torch.allclose(
-        ms_ssim(x, y).float(), tm_ms_ssim(x, y, data_range=2.0, reduction="none"), atol=1e-3
-    )
+    assert torch.allclose(ms_ssim(x, y).float(), tm_ms_ssim(x, y, data_range=2.0, reduction="none"), atol=1e-3)
 
 
 def test_ms_ssim_small_images_and_clipping(gen):
@@ -60,10 +56,7 @@ def test_ms_ssim_small_images_and_clipping(gen):
 
 def test_ms_ssim_is_monotone_in_noise(gen):
     x, _ = _pair(4, 64, 0, gen)
-    scores = [
-        ms_ssim(x, (x + s * torch.randn(x.shape, generator=gen)).clamp(-1, 1)).mean()
-        for s in (0.02, 0.2, 0.8)
-    ]
+    scores = [ms_ssim(x, (x + s * torch.randn(x.shape, generator=gen)).clamp(-1, 1)).mean() for s in (0.02, 0.2, 0.8)]
     assert scores[0] > scores[1] > scores[2]
 
 

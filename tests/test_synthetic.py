@@ -57,9 +57,7 @@ def test_instance_colours_are_multimodal(scenes, cls):
     means = [photo[inst == i].mean(0) for _, photo, inst, kinds in scenes for i, c in kinds.items()
              if c == cls and (inst == i).sum() >= 8]  # fmt: skip
     lab = rgb2lab(np.array(means)[None] / 255.0)[0]
-    best = max(
-        (silhouette_score(lab, KMeans(k, n_init=4, random_state=0).fit_predict(lab)), k) for k in range(3, 7)
-    )
+    best = max((silhouette_score(lab, KMeans(k, n_init=4, random_state=0).fit_predict(lab)), k) for k in range(3, 7))
     assert best[0] > 0.5, best
 
 

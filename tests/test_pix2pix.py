@@ -1,0 +1,101 @@
+"""pix2pix networks: parity with the reference, receptive fields (analytic and empirical), losses."""
+
+import pytest
+import torch
+
+from models.layers import count_parameters, receptive_field
+from models.losses import gan_loss
+from models.pix2pix import (
+    PatchDiscriminator,
+    Pix2Pix,
+    Pix2PixConfig,
+    PixelDiscriminator,
+    UNetConfig,
+    UNetGenerator,
+)
+
+
+@pytest.mark.parametrize("num_downs,params", [(8, 54_413_955), (7, 41_828_995), (6, 29_244_035)])
+def test_unet_parameter_parity(num_downs, params):
+    assert count_parameters(UNetGenerator(3, 3, num_downs, 64)) == params
+
+
+def test_unet_structure_matches_reference():
+    G = UNetGenerator(3, 3, 8, 64)
+    convs = [m for m in G.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert all(c.bias is None for c in convs)  # batch norm -> no conv biases, as the reference
+    assert sum(isinstance(m, torch.nn.Dropout) for m in G.modules()) == 3  # num_downs - 5
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in G.modules()) == 2 * 8 - 3
+    assert isinstance(list(G.modules())[-1], torch.nn.Tanh)
+
+
+def test_encoder_decoder_and_kernels():
+    x = torch.randn(2, 3, 64, 64)
+    for G in (UNetGenerator(3, 3, 6, 8, skips=False), UNetGenerator(3, 3, 6, 8, kernel=3),
+              UNetGenerator(3, 3, 6, 8, kernel=5), UNetGenerator(3, 3, 6, 8, norm="instance")):  # fmt: skip
+        y = G(x)
+        assert y.shape == x.shape and y.abs().max() <= 1
+    assert count_parameters(UNetGenerator(3, 3, 6, 8, skips=False)) < count_parameters(UNetGenerator(3, 3, 6, 8))
+    with pytest.raises(ValueError, match="divisible by 2\\^num_downs"):
+        UNetGenerator(3, 3, 6, 8)(torch.randn(1, 3, 48, 48))
+
+
+def test_discriminator_parity_and_receptive_fields():
+    assert count_parameters(PatchDiscriminator(6, 64, 3)) == 2_768_705
+    assert [receptive_field(PatchDiscriminator(6, 8, n)) for n in range(1, 6)] == [16, 34, 70, 142, 286]
+    assert receptive_field(PixelDiscriminator(6, 8)) == 1
+
+
+@pytest.mark.parametrize("n_layers", [0, 1, 2, 3])
+def test_receptive_field_empirically(n_layers):
+    D = PixelDiscriminator(3, 4, norm="none") if n_layers == 0 else PatchDiscriminator(3, 4, n_layers, norm="none")
+    torch.nn.init.constant_(D.model[0].weight, 0.1)
+    for m in D.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.constant_(m.weight, 0.05)
+    x = torch.randn(1, 3, 160, 160, requires_grad=True)
+    out = D(x)
+    c = out.shape[-1] // 2
+    out[0, 0, c, c].backward()
+    rows = torch.nonzero(x.grad.abs().sum((0, 1)).sum(1)).flatten()
+    assert int(rows.max() - rows.min() + 1) == receptive_field(D)
+
+
+@pytest.mark.parametrize("kind", ["vanilla", "lsgan", "hinge", "wgan"])
+def test_gan_losses(kind):
+    logits = torch.tensor([[2.0, -1.0]])
+    real, fake = gan_loss(logits, True, kind), gan_loss(logits, False, kind)
+    assert torch.isfinite(real) and torch.isfinite(fake)
+    big = gan_loss(torch.full((1, 2), 1.0 if kind == "lsgan" else 5.0), True, kind)
+    assert big <= real  # confident "real" logits lower the real loss
+    if kind == "vanilla":
+        assert real.item() == pytest.approx(torch.nn.functional.softplus(-logits).mean().item())
+    with pytest.raises(ValueError, match="GAN loss kind"):
+        gan_loss(logits, True, "wasserstein")
+
+
+@pytest.mark.parametrize("loss", ["l1", "gan", "cgan", "l1+gan", "l1+cgan"])
+def test_recipe_terms_and_d_input(loss):
+    cfg = Pix2PixConfig(g=UNetConfig(num_downs=5, ngf=4), loss=loss)
+    r = Pix2Pix(cfg)
+    batch = {"a": torch.randn(2, 3, 32, 32), "b": torch.randn(2, 3, 32, 32).clamp(-1, 1)}
+    out = r.forward(batch, 0.0)
+    assert set(r.g_losses(batch, out)) == ({"gan"} if "gan" in loss else set()) | ({"l1"} if "l1" in loss else set())
+    assert set(r.d_losses(batch, out)) == (set() if loss == "l1" else {"real", "fake"})
+    if loss != "l1":
+        assert r.nets["D"].model[0].in_channels == (6 if loss.endswith("cgan") else 3)
+
+
+def test_eval_mode_switch_and_buffers_restored():
+    r = Pix2Pix(Pix2PixConfig(g=UNetConfig(num_downs=6, ngf=4)))  # one dropout block
+    batch = {"a": torch.randn(4, 3, 64, 64)}
+    before = [b.clone() for b in r.nets["G"].buffers()]
+    torch.manual_seed(0)
+    a = r.translate(batch)
+    torch.manual_seed(1)
+    b = r.translate(batch)
+    assert not torch.equal(a, b)  # paper default: dropout at test time -> stochastic
+    assert all(torch.equal(x, y) for x, y in zip(before, r.nets["G"].buffers()))
+    r_eval = Pix2Pix(Pix2PixConfig(g=UNetConfig(num_downs=6, ngf=4), eval_mode=True))
+    assert torch.equal(r_eval.translate(batch), r_eval.translate(batch))  # running stats, no dropout
+    assert torch.equal(r_eval.translate({"a": batch["a"][:1]}), r_eval.translate(batch)[:1])  # batch-independent

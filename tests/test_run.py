@@ -1,0 +1,145 @@
+"""The study runner end to end on the smoke profile: tables, skip, resume, failure isolation, shards."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from studies import run as runner
+from studies.results import RESULTS_COLUMNS, SchemaError, merge_results, read_results
+from studies.spec import Profile, RunSpec, Study, override, parse_set
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    code = runner.main(["ablation_patchgan", "--profile", "smoke", "--out", str(out), "--no-progress"])
+    return out, code
+
+
+def test_smoke_study_writes_both_tables(smoke, capsys):
+    out, code = smoke
+    assert code == 0
+    res = read_results(out / "ablation_patchgan" / "results.csv")
+    assert list(res.columns) == RESULTS_COLUMNS
+    test = res[res.split == "test"]
+    assert set(test.run_id) == {"1x1-s0", "16x16-s0", "70x70-s0", "286x286-s0"}
+    expected = {"fcn_pixel_acc", "fcn_class_acc", "fcn_class_iou", "ssim", "ms_ssim", "l1", "psnr", "hist_L",
+                "hist_a", "hist_b", "swd_avg", "swd_32", "swd_16", "ms_ssim_diversity"}  # fmt: skip
+    assert set(test.metric) == expected
+    assert set(res[res.split == "ceiling"].metric) == {"fcn_pixel_acc", "fcn_class_acc", "fcn_class_iou"}
+    runs = pd.read_csv(out / "ablation_patchgan" / "runs.csv")
+    assert set(runs.status) == {"done"} and runs["model.d.n_layers"].tolist() == [1, 1, 2, 3]
+    assert runs["D_receptive_field"].tolist() == [1, 16, 34, 70]
+    assert {"git_commit", "torch", "device", "wall_seconds", "train_images_per_s", "metric_protocol"} <= set(runs)
+    for run_id in runs.run_id:
+        d = out / "ablation_patchgan" / run_id
+        assert (d / "done").exists() and (d / "config.json").exists() and (d / "checkpoint.pt").exists()
+        assert json.loads((d / "config.json").read_text())["model"]["d"]["n_layers"] >= 1
+
+
+def test_finished_runs_are_skipped(smoke, capsys):
+    out, _ = smoke
+    before = (out / "ablation_patchgan" / "70x70-s0" / "checkpoint.pt").stat().st_mtime_ns
+    assert runner.main(["ablation_patchgan", "--profile", "smoke", "--out", str(out), "--only", "70x70-s0",
+                        "--no-progress"]) == 0  # fmt: skip
+    assert "done already, skipped" in capsys.readouterr().out
+    assert (out / "ablation_patchgan" / "70x70-s0" / "checkpoint.pt").stat().st_mtime_ns == before
+    res = read_results(out / "ablation_patchgan" / "results.csv")
+    assert res.duplicated(["run_id", "step", "split", "metric"]).sum() == 0  # idempotent tables
+    assert set(res[res.split == "test"].run_id) == {"1x1-s0", "16x16-s0", "70x70-s0", "286x286-s0"}
+
+
+def test_failure_is_isolated_and_resume_continues(tmp_path, monkeypatch, capsys):
+    real_execute = runner.execute
+
+    def flaky(spec, run_dir, segs, progress):
+        if run_dir.name == "16x16-s0":
+            raise RuntimeError("boom")
+        return real_execute(spec, run_dir, segs, progress)
+
+    monkeypatch.setattr(runner, "execute", flaky)
+    args = ["ablation_patchgan", "--profile", "smoke", "--out", str(tmp_path), "--only", "1x1-s0", "--only",
+            "16x16-s0", "--no-progress"]  # fmt: skip
+    assert runner.main(args) == 1
+    runs = pd.read_csv(tmp_path / "ablation_patchgan" / "runs.csv").set_index("run_id")
+    assert runs.loc["16x16-s0", "status"] == "failed" and "boom" in runs.loc["16x16-s0", "error"]
+    assert runs.loc["1x1-s0", "status"] == "done"
+    assert "RuntimeError: boom" in (tmp_path / "ablation_patchgan" / "16x16-s0" / "error.txt").read_text()
+    monkeypatch.setattr(runner, "execute", real_execute)
+    assert runner.main(args) == 0  # the failed run is retried, the finished one skipped
+    runs = pd.read_csv(tmp_path / "ablation_patchgan" / "runs.csv").set_index("run_id")
+    assert set(runs.status) == {"done"}
+
+
+def test_interrupted_run_resumes_from_checkpoint(tmp_path, capsys):
+    args = [
+        "ablation_patchgan",
+        "--profile",
+        "smoke",
+        "--out",
+        str(tmp_path),
+        "--only",
+        "1x1-s0",
+        "--no-progress",
+    ]
+    runner.main([*args, "--set", "train.steps=2"])  # stands in for a run killed after its step-2 checkpoint
+    (tmp_path / "ablation_patchgan" / "1x1-s0" / "done").unlink()
+    capsys.readouterr()
+    assert runner.main(args) == 0
+    assert "resuming" in capsys.readouterr().out
+    steps = pd.read_csv(tmp_path / "ablation_patchgan" / "1x1-s0" / "losses.csv").step.tolist()
+    assert steps == [0, 1, 2, 3]
+
+
+def test_dry_run_shard_and_list(capsys):
+    assert runner.main(["ablation_loss", "--dry-run", "--seeds", "0,1", "--shard", "1/3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("ablation_loss [quick]: 3 run(s)")
+    ids = [ln.split(":")[0].strip() for ln in lines[1:]]
+    assert ids == ["L1-s1", "cGAN-s0", "L1+GAN-s1"]  # runs 1, 4, 7 of 10
+    assert "'model.loss': 'l1'" in lines[1]
+    assert runner.main(["--list"]) == 0
+    assert "ablation_generator" in capsys.readouterr().out
+    assert runner.main(["ablation_loss", "--dry-run", "--set", "train.nope=1"]) == 2
+    assert "TrainConfig has no field 'nope'" in capsys.readouterr().err
+
+
+def test_spec_override_and_study_rules():
+    spec = override(RunSpec(), "model.d.n_layers", 5)
+    assert spec.model.d.n_layers == 5 and RunSpec().model.d.n_layers == 3
+    with pytest.raises(KeyError, match="valid: kind, n_layers, ndf, norm"):
+        override(RunSpec(), "model.d.layers", 5)
+    assert parse_set("train.steps=10") == ("train.steps", 10) and parse_set("data.name=/x") == (
+        "data.name",
+        "/x",
+    )
+    with pytest.raises(ValueError, match="key=value"):
+        parse_set("steps")
+    with pytest.raises(ValueError, match="same fields"):
+        Study(
+            "bad",
+            "?",
+            RunSpec(),
+            {"a": {"model.loss": "l1"}, "b": {"model.d.n_layers": 2}},
+            {"quick": Profile()},
+        )
+    study = Study("ok", "?", RunSpec(), {"a": {"model.loss": "l1"}, "b": {"model.loss": "gan"}},
+                  {"quick": Profile({"train.steps": 3})}, seeds=(0, 1))  # fmt: skip
+    runs = study.runs("quick")
+    assert [r[0] for r in runs] == ["a-s0", "a-s1", "b-s0", "b-s1"]
+    assert runs[3][3].train.seed == 1 and runs[3][3].model.loss == "gan" and runs[0][3].train.steps == 3
+
+
+def test_results_schema_errors_and_merge(tmp_path):
+    bad = tmp_path / "results.csv"
+    bad.write_text("study,run_id\nx,y\n")
+    with pytest.raises(SchemaError, match=r"results.csv: missing column"):
+        read_results(bad)
+    row = dict(zip(RESULTS_COLUMNS, ["s", "r", "v", 0, 1, "test", "ssim", 0.5]))
+    bad.write_text(",".join(RESULTS_COLUMNS) + "\n" + ",".join(map(str, {**row, "value": "oops"}.values())) + "\n")
+    with pytest.raises(SchemaError, match="column 'value' has non-numeric value 'oops'"):
+        read_results(bad)
+    old = pd.DataFrame([row, {**row, "run_id": "other"}])
+    merged = merge_results(old, pd.DataFrame([{**row, "value": 0.7}]))
+    assert len(merged) == 2 and merged.set_index("run_id").loc["r", "value"] == 0.7
