@@ -5,17 +5,13 @@
 from studies.profiles import pix2pix_profiles
 from studies.spec import RunSpec, Study
 
-QUICK_D = {"model.d.n_layers": 2}  # 34 px at 64 px, the 70x70 rung of ablation_patchgan
-
 STUDY = Study(
     name="ablation_loss",
     question="Which objective: L1, GAN, cGAN or their sums? (pix2pix Table 1, Fig. 7)",
     base=RunSpec(),
     variants={"L1": {"model.loss": "l1"}, "GAN": {"model.loss": "gan"}, "cGAN": {"model.loss": "cgan"},
               "L1+GAN": {"model.loss": "l1+gan"}, "L1+cGAN": {"model.loss": "l1+cgan"}},
-    profiles=pix2pix_profiles(),
+    profiles=pix2pix_profiles(small_settings={"model.d.n_layers": 2}),  # 34 px: the 70x70 rung at 64 px
     reference=("loss", "histogram"),
     reference_names={v: (v,) for v in ("L1", "GAN", "cGAN", "L1+GAN", "L1+cGAN")},
 )  # fmt: skip
-STUDY.profiles["quick"].settings.update(QUICK_D)
-STUDY.profiles["smoke"].settings.update(QUICK_D)

@@ -24,7 +24,7 @@ STUDY = Study(
               "16x16": {"model.d.kind": "patch", "model.d.n_layers": 1},
               "70x70": {"model.d.kind": "patch", "model.d.n_layers": 3},  # paper default
               "286x286": {"model.d.kind": "patch", "model.d.n_layers": 5}},
-    profiles=pix2pix_profiles(SMALL, SMALL, {"quick": "D ladder 1/16/34/70 px at 64 px"}),
+    profiles=pix2pix_profiles(SMALL, note="D ladder 1/16/34/70 px at <= 64 px"),
     reference=("patchgan",),
     reference_names={v: (v,) for v in ("1x1", "16x16", "70x70", "286x286")},
 )  # fmt: skip

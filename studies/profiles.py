@@ -21,8 +21,9 @@ PAPER = {"data.size": 256, "data.n_train": 2975, "data.n_test": 500, "train.step
          "eval.segmenter_epochs": 30}  # fmt: skip
 
 
-def pix2pix_profiles(smoke_variants=None, quick_variants=None, notes: dict[str, str] | None = None):
-    notes = notes or {}
-    return {"smoke": Profile(SMOKE, smoke_variants or {}, notes.get("smoke", "")),
-            "quick": Profile(QUICK, quick_variants or {}, notes.get("quick", "")),
-            "paper": Profile(PAPER, {}, notes.get("paper", ""))}  # fmt: skip
+def pix2pix_profiles(small_variants=None, small_settings=None, note: str = ""):
+    """Fresh profile dicts; `small_*` apply to smoke and quick (64 px and below), never to paper."""
+    small = dict(small_settings or {})
+    return {"smoke": Profile({**SMOKE, **small}, dict(small_variants or {}), note),
+            "quick": Profile({**QUICK, **small}, dict(small_variants or {}), note),
+            "paper": Profile(dict(PAPER), {}, "")}  # fmt: skip

@@ -143,3 +143,14 @@ def test_results_schema_errors_and_merge(tmp_path):
     old = pd.DataFrame([row, {**row, "run_id": "other"}])
     merged = merge_results(old, pd.DataFrame([{**row, "value": 0.7}]))
     assert len(merged) == 2 and merged.set_index("run_id").loc["r", "value"] == 0.7
+
+
+def test_studies_do_not_share_profile_state():
+    from studies import ablation_generator, ablation_loss, ablation_patchgan
+    from studies.profiles import QUICK
+
+    assert "model.d.n_layers" not in QUICK  # no study mutates the shared defaults
+    loss_runs = ablation_loss.STUDY.runs("quick")
+    assert {spec.model.d.n_layers for *_, spec in loss_runs} == {2}
+    assert ablation_generator.STUDY.runs("paper")[0][3].model.d.n_layers == 3  # paper keeps the 70x70 D
+    assert [spec.model.d.n_layers for *_, spec in ablation_patchgan.STUDY.runs("paper")] == [3, 1, 3, 5]
