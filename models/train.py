@@ -219,6 +219,20 @@ def save_samples(recipe, data: Dataset, path: Path, device: torch.device, n: int
     save_image(torch.cat(rows).add(1).div(2), path, nrow=fake.shape[0], padding=1)
 
 
+@torch.no_grad()
+def save_test_outputs(recipe, data: Dataset, folder: Path, device: torch.device, n: int = 8, seed: int = 0) -> None:
+    """Per-item PNGs of the first `n` test items: <index>_input.png, <index>_truth.png, <index>_output.png."""
+    batch = to_device(default_collate([data[i] for i in range(min(n, len(data)))]), device)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        fake = recipe.translate(batch).float().clamp(-1, 1)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, index in enumerate(batch["index"].tolist()):
+        for name, images in (("input", batch.get("a")), ("truth", batch.get("b")), ("output", fake)):
+            if images is not None:
+                save_image(images[i].add(1).div(2), folder / f"{index:06d}_{name}.png")
+
+
 def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, eval_data: Dataset | None = None,
           metrics: dict | None = None, progress: bool = True) -> dict:  # fmt: skip
     """Train `recipe` for cfg.steps (resuming from run_dir/checkpoint.pt), evaluate, return a summary."""
@@ -296,6 +310,7 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, eval_data: 
     checkpoint(cfg.steps)
     if eval_data is not None:
         save_samples(recipe, eval_data, run_dir / "samples" / f"step_{cfg.steps:06d}.png", device, seed=cfg.seed)
+        save_test_outputs(recipe, eval_data, run_dir / "samples" / "test", device, seed=cfg.seed)
         values = run_eval(cfg.steps)
     return {"device": str(device), "amp": amp, "channels_last": channels_last, "train_seconds": wall,
             "train_images_per_s": trained / wall if trained else float("nan"), "metrics": values}  # fmt: skip

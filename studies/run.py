@@ -161,6 +161,10 @@ def write_tables(study: Study, runs: list, statuses: dict, out: Path, ceiling_va
     if old_runs is not None:
         table = pd.concat([old_runs[~old_runs.run_id.isin(table.run_id)], table], ignore_index=True)
     R.write_csv_atomic(table, study_dir / "runs.csv")
+    info = {"name": study.name, "question": study.question, "variants": list(study.variants),
+            "base": {k: str(v) if isinstance(v, tuple) else v for k, v in flatten(study.base).items()},
+            "reference": list(study.reference), "reference_names": study.reference_names}  # fmt: skip
+    R.write_json_atomic(info, study_dir / "study.json")
     return results
 
 

@@ -117,4 +117,7 @@ def test_samples_and_eval_written(tmp_path):
     out = train(_recipe(), _cfg(steps=2, sample_every=1), make_dataset(DATA, "train"), tmp_path,
                 eval_data=make_dataset(DATA, "test"), metrics=metrics, progress=False)  # fmt: skip
     assert (tmp_path / "samples" / "step_000001.png").exists() and (tmp_path / "checkpoint.pt").exists()
+    first_test = DATA.n_train + DATA.n_val
+    for kind in ("input", "truth", "output"):
+        assert (tmp_path / "samples" / "test" / f"{first_test:06d}_{kind}.png").exists()
     assert 0 < out["metrics"]["l1"] < 2 and out["train_images_per_s"] > 0

@@ -1,0 +1,42 @@
+"""ganbench dashboard (Streamlit): `streamlit run dashboard/app.py -- --runs runs`.
+
+Only draws: the pages under dashboard/pages/ read tidy tables through dashboard/data.py (pure pandas)
+and charts from dashboard/charts.py. The runs folder comes from `--runs` (or GANBENCH_RUNS); the
+chosen study, metric and runs live in the URL's query parameters, so a view can be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit run` does not add the repo root
+
+PAGES = [
+    ("pages/leaderboard.py", "Leaderboard", ":material/leaderboard:"),
+    ("pages/study.py", "Study", ":material/table_chart:"),
+    ("pages/samples.py", "Samples", ":material/image:"),
+    ("pages/curves.py", "Curves", ":material/show_chart:"),
+    ("pages/human.py", "Human evaluation", ":material/groups:"),
+    ("pages/throughput.py", "Throughput", ":material/speed:"),
+    ("pages/compare.py", "Compare", ":material/compare:"),
+]
+
+
+def runs_dir() -> Path:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--runs", default=os.environ.get("GANBENCH_RUNS", "runs"))
+    args, _ = parser.parse_known_args(sys.argv[1:])
+    return Path(args.runs)
+
+
+st.set_page_config(page_title="ganbench", layout="wide")
+st.session_state["runs_dir"] = str(runs_dir())
+here = Path(__file__).parent
+nav = st.navigation([st.Page(str(here / path), title=title, icon=icon) for path, title, icon in PAGES])
+st.sidebar.caption(f"runs folder: `{st.session_state['runs_dir']}`")
+nav.run()

@@ -1,0 +1,44 @@
+"""Study page: the question, the paper-style table beside the published rows, bars with error bars, config diffs."""
+
+import streamlit as st
+
+from dashboard import charts, data, state
+from metrics import higher_is_better
+
+st.title("Study")
+st.caption(
+    "One study's question and its paper-style table: our variants (mean ± std over seeds), the real-photo "
+    "ceiling, and the published values, which come from another dataset and are shown only for orientation."
+)
+loaded = state.loaded()
+studies = sorted(loaded.results.study.unique()) if not loaded.results.empty else []
+study = state.pick("Study", studies, "study")
+if study is None:
+    state.empty_state("No study has written results yet. Run `make run`.")
+    st.stop()
+info = loaded.studies.get(study, {})
+st.subheader(info.get("question", study))
+table = data.study_table(loaded.results, study, info)
+
+
+def shade(row):
+    colour = {"ours": "", "ceiling (real photos)": "background-color: #e8f0fe"}.get(
+        row.kind, "background-color: #f3f3f3; font-style: italic"
+    )
+    return [colour] * len(row)
+
+
+st.dataframe(table.style.apply(shade, axis=1), hide_index=True, width="stretch")
+metrics = sorted(loaded.results[(loaded.results.study == study) & (loaded.results.split == "test")].metric.unique())
+metric = state.pick("Metric", metrics, "metric", default="fcn_pixel_acc")
+if metric:
+    st.altair_chart(
+        charts.by_variant(data.bar_data(loaded.results, study, metric), metric, higher_is_better(metric)),
+        width="stretch",
+    )
+st.subheader("Each run's config differences from the study's base")
+diffs = data.config_diffs(loaded.runs, study, info)
+if diffs.empty:
+    state.empty_state("No differences recorded (study.json or runs.csv missing).")
+else:
+    st.dataframe(diffs, hide_index=True, width="stretch")

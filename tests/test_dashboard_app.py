@@ -1,0 +1,80 @@
+"""Streamlit AppTest of every dashboard page on fixture runs, and its empty and broken states."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.fixture_runs import make_runs
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+
+
+def _app(runs, monkeypatch, page=None, query=None):
+    monkeypatch.setenv("GANBENCH_RUNS", str(runs))
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    if page:
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.fixture
+def runs(tmp_path):
+    return make_runs(tmp_path / "runs")
+
+
+def test_leaderboard(runs, monkeypatch):
+    at = _app(runs, monkeypatch)
+    assert at.title[0].value == "Leaderboard" and at.caption[0].value.startswith("Every variant")
+    df = at.dataframe[0].value
+    assert set(df.variant) == {"1x1", "70x70", "L1", "L1+cGAN"} and len(at.multiselect) == 3
+    at.multiselect(key="lb_study").set_value(["ablation_loss"]).run()
+    assert set(at.dataframe[0].value.variant) == {"L1", "L1+cGAN"}
+
+
+def test_study_page_and_query_params(runs, monkeypatch):
+    at = _app(runs, monkeypatch, "study", {"study": "ablation_loss", "metric": "l1"})
+    assert at.subheader[0].value == "Question of ablation_loss?"
+    table = at.dataframe[0].value
+    assert "published (Cityscapes, 256 px)" in set(table.kind) and "ceiling (real photos)" in set(table.kind)
+    assert at.selectbox(key="pick_metric").value == "l1" and at.query_params["study"] == "ablation_loss"
+    assert set(at.dataframe[1].value.field) == {"model.loss"}  # config differences from the base
+
+
+def test_samples_curves_compare(runs, monkeypatch):
+    at = _app(runs, monkeypatch, "samples", {"study": "ablation_patchgan"})
+    assert len(at.get("image")) == 2 + 4 and not at.warning  # input, truth, 4 runs
+    at = _app(runs, monkeypatch, "curves", {"study": "ablation_patchgan"})
+    assert at.multiselect(key="curve_runs").value == ["1x1-s0", "1x1-s1"] and at.slider(key="curve_smooth")
+    at = _app(runs, monkeypatch, "compare")
+    assert set(at.dataframe[0].value.metric) == {"fcn_pixel_acc", "l1", "ssim"}
+
+
+def test_human_and_throughput(runs, monkeypatch):
+    at = _app(runs, monkeypatch, "human")
+    assert "No human evaluation imported yet" in at.info[0].value
+    at = _app(runs, monkeypatch, "throughput")
+    assert at.dataframe[0].value["images/s"].tolist() == [512.0]
+
+
+@pytest.mark.parametrize("page", [None, "study", "samples", "curves", "human", "throughput", "compare"])
+def test_empty_runs_folder(tmp_path, monkeypatch, page):
+    at = _app(tmp_path / "empty", monkeypatch, page)
+    assert at.info or at.warning  # an explained empty state, never an exception
+
+
+def test_broken_files_are_reported_and_the_rest_works(runs, monkeypatch):
+    (runs / "ablation_loss" / "results.csv").write_text("study,run_id,step\nx,y,notanumber\n")
+    (runs / "ablation_patchgan" / "70x70-s0" / "samples" / "test" / "000208_output.png").unlink()
+    (runs / "ablation_patchgan" / "1x1-s0" / "losses.csv").write_text("")
+    at = _app(runs, monkeypatch)
+    assert any("ablation_loss/results.csv: missing column" in w.value for w in at.warning)
+    assert set(at.dataframe[0].value.variant) == {"1x1", "70x70"}
+    at = _app(runs, monkeypatch, "samples", {"study": "ablation_patchgan"})
+    assert any("70x70-s0: image missing" in w.value for w in at.warning)
+    at = _app(runs, monkeypatch, "curves", {"study": "ablation_patchgan"})
+    assert any("1x1-s0/losses.csv: not a readable CSV" in w.value for w in at.warning)

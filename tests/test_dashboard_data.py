@@ -1,0 +1,82 @@
+"""dashboard/data.py: pure pandas, tested without Streamlit on a fixture runs folder."""
+
+import pandas as pd
+import pytest
+
+from dashboard import data
+from tests.fixture_runs import make_runs
+
+
+@pytest.fixture
+def runs(tmp_path):
+    return make_runs(tmp_path / "runs")
+
+
+def test_load_and_leaderboard(runs):
+    loaded = data.load(runs)
+    assert loaded.problems == [] and set(loaded.studies) == {"ablation_patchgan", "ablation_loss"}
+    lb = data.leaderboard(loaded.results, loaded.runs)
+    row = lb[(lb.study == "ablation_patchgan") & (lb.variant == "70x70")].iloc[0]
+    assert row["fcn_pixel_acc"] == pytest.approx(0.835)  # final step only, mean of seeds 0.83 and 0.84
+    assert row["fcn_pixel_acc std"] == pytest.approx(pd.Series([0.83, 0.84]).std())
+    assert row.seeds == 2 and row.dataset == "synthetic_scenes" and row.recipe == "pix2pix"
+    best = data.best_rows(lb, ["fcn_pixel_acc", "l1"])
+    assert lb.loc[best["fcn_pixel_acc"], "variant"] == "70x70"  # higher is better
+    assert lb.loc[best["l1"], "variant"] == "70x70"  # lower is better
+    assert data.metric_label("l1") == "l1 ↓" and data.metric_label("ssim") == "ssim ↑"
+
+
+def test_study_table_keeps_ours_ceiling_and_published_apart(runs):
+    loaded = data.load(runs)
+    t = data.study_table(loaded.results, "ablation_patchgan", loaded.studies["ablation_patchgan"])
+    assert t.kind.tolist() == ["ours", "ours", "ceiling (real photos)", "published (Cityscapes, 256 px)",
+                               "published (Cityscapes, 256 px)"]  # fmt: skip
+    assert t.iloc[1].fcn_pixel_acc == "0.835 ± 0.007"
+    assert t[t.kind.str.startswith("published")].set_index("variant").fcn_pixel_acc.to_dict() == {
+        "1x1": "0.39",
+        "70x70": "0.66",
+    }
+
+
+def test_bars_diffs_curves_samples_compare(runs):
+    loaded = data.load(runs)
+    bars = data.bar_data(loaded.results, "ablation_patchgan", "fcn_pixel_acc")
+    assert bars.set_index("variant").loc["1x1", "mean"] == pytest.approx(0.615)
+    diffs = data.config_diffs(loaded.runs, "ablation_patchgan", loaded.studies["ablation_patchgan"])
+    assert set(diffs[diffs.run_id == "1x1-s0"].field) == {"model.d.n_layers"}
+    curves, problems = data.curves(runs, "ablation_patchgan", ["1x1-s0", "missing-s0"])
+    assert set(curves.series) == {"d/real", "g/l1", "g/grad_norm"} and "missing-s0/losses.csv" in problems[0]
+    smoothed = data.smooth(curves, 0.5)
+    assert smoothed[smoothed.series == "g/l1"].value.iloc[-1] > 20.0  # EMA lags the raw last value
+    files = data.sample_files(runs, "ablation_patchgan", "70x70-s1")
+    assert set(files) == {208, 209} and set(files[208]) == {"input", "truth", "output"}
+    cmp = data.compare(loaded.results, "ablation_patchgan", "1x1-s0", "ablation_patchgan", "70x70-s0").set_index(
+        "metric"
+    )
+    assert cmp.loc["fcn_pixel_acc", "better"] == "b" and cmp.loc["l1", "better"] == "b"
+    assert cmp.loc["fcn_pixel_acc", "delta"] == pytest.approx(0.22)
+
+
+def test_robustness(runs, tmp_path):
+    assert (
+        data.load(tmp_path / "nowhere")
+        .problems[0]
+        .endswith("runs folder not found (run `make run` first, or pass --runs PATH)")
+    )
+    (runs / "ablation_loss" / "results.csv").write_text('study,run_id\n"unterminated')
+    (runs / "still_running").mkdir()
+    loaded = data.load(runs)
+    assert any("ablation_loss/results.csv" in p for p in loaded.problems)
+    assert any("still_running/results.csv: not written yet" in p for p in loaded.problems)
+    assert set(loaded.results.study) == {"ablation_patchgan"}  # the rest still loads
+    (runs / "bench" / "results.csv").write_text("garbage,\n1")
+    df, problems = data.load_bench(runs)
+    assert df.empty and "bench/results.csv" in problems[0]
+    assert data.human_rows(loaded.results).empty
+
+
+def test_bench_and_human_rows(runs):
+    df, problems = data.load_bench(runs)
+    assert problems == [] and df.value.tolist() == [512.0]
+    human = pd.DataFrame([["s", "human", "v", 0, 0, "human", "human_mos", 6.5]], columns=data.RESULTS_COLUMNS)
+    assert data.human_rows(human).human_mos.tolist() == [6.5]
