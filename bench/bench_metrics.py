@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from bench import swd_numpy
-from bench.conftest import sync
+from bench.conftest import record_rate, sync
 from metrics import METRICS, EvalContext
 from metrics.fcn_score import build_segmenter
 from metrics.swd import PATCHES_PER_IMAGE, SlicedWasserstein, _positions
@@ -39,7 +39,7 @@ def test_metric_throughput(benchmark, device, name, size):
 
     benchmark.extra_info.update(images=n, batch=n, size=size, device=str(device), threads=torch.get_num_threads())
     benchmark.pedantic(run, rounds=3, warmup_rounds=1)
-    benchmark.extra_info["images_per_s"] = n / benchmark.stats.stats.mean
+    record_rate(benchmark, n)
 
 
 @pytest.mark.benchmark(group="metrics/swd-2048x128")
@@ -73,4 +73,4 @@ def test_swd_2048_images_128px(benchmark, impl):
 
     benchmark.extra_info.update(images=n, scale_to_2048=2048 / n, patches=PATCHES_PER_IMAGE, size=128)
     benchmark.pedantic(run_torch if impl == "torch" else run_numpy, rounds=1, warmup_rounds=0)
-    benchmark.extra_info["seconds_for_2048"] = benchmark.stats.stats.mean * 2048 / n
+    record_rate(benchmark, n, key="seconds_for_2048", scale=2048 / n)

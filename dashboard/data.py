@@ -239,6 +239,18 @@ def human_rows(results: pd.DataFrame) -> pd.DataFrame:
     return h.pivot_table(index=["study", "variant"], columns="metric", values="value", aggfunc="last").reset_index()
 
 
+def human_details(runs_dir: Path) -> dict[str, pd.DataFrame]:
+    """raters.csv and pairwise.csv of every imported questionnaire, with study and protocol columns."""
+    out: dict[str, list] = {"raters": [], "pairwise": []}
+    for path in sorted(Path(runs_dir).glob("*/human/*/*.csv")):
+        if path.stem in out:
+            try:
+                out[path.stem].append(pd.read_csv(path).assign(study=path.parts[-4], protocol=path.parts[-2]))
+            except (pd.errors.ParserError, pd.errors.EmptyDataError):
+                continue
+    return {k: pd.concat(v, ignore_index=True) if v else pd.DataFrame() for k, v in out.items()}
+
+
 def load_bench(runs_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     """images_per_s rows of runs/bench/results.csv (written by `make bench`)."""
     path = Path(runs_dir) / "bench" / "results.csv"

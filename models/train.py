@@ -43,7 +43,8 @@ class TrainConfig:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool | None = None  # bf16 autocast; None = on for CUDA only
     channels_last: bool | None = None  # None = on for CUDA only
-    fused_adam: bool = False  # same maths, fewer kernels (issue 7 fast path)
+    fused_adam: bool = False  # fast path: one fused kernel per Adam step, same maths
+    compile: bool = False  # fast path: torch.compile every net (in place); first steps pay compile time
     log_every: int = 10  # rows in losses.csv
     sample_every: int = 0  # sample grid every N steps (0 = only at the end)
     ckpt_every: int = 500
@@ -219,6 +220,45 @@ def save_samples(recipe, data: Dataset, path: Path, device: torch.device, n: int
     save_image(torch.cat(rows).add(1).div(2), path, nrow=fake.shape[0], padding=1)
 
 
+@dataclass
+class Engine:
+    """Device, precision, optimizers and schedulers of one recipe; `step` is one D step then one G step."""
+
+    cfg: TrainConfig
+    device: torch.device
+    amp: bool
+    channels_last: bool
+    opt_g: torch.optim.Optimizer | None
+    opt_d: torch.optim.Optimizer | None
+    scheds: dict
+
+    @classmethod
+    def build(cls, recipe, cfg: TrainConfig) -> Engine:
+        device = resolve_device(cfg.device)
+        amp = cfg.amp if cfg.amp is not None else device.type == "cuda"
+        channels_last = cfg.channels_last if cfg.channels_last is not None else device.type == "cuda"
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        for net in recipe.nets.values():
+            net.to(device, memory_format=fmt).train()
+            if cfg.compile:
+                net.compile()  # in place: state_dict keys unchanged
+        opt_g = _optimizer([recipe.nets[n] for n in recipe.g_names], cfg, device)
+        opt_d = _optimizer([recipe.nets[n] for n in recipe.d_names], cfg, device)
+        scheds = {k: _scheduler(o, cfg) for k, o in (("g", opt_g), ("d", opt_d)) if o is not None}
+        return cls(cfg, device, amp, channels_last, opt_g, opt_d, scheds)
+
+    def step(self, recipe, batch: dict, step: int) -> tuple[dict[str, float], dict[str, float]]:
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
+        with autocast:
+            out = recipe.forward(batch, progress=step / self.cfg.steps)
+            d = _step(self.opt_d, recipe.d_losses(batch, out), step, "d")
+        with requires_grad([recipe.nets[n] for n in recipe.d_names], False), autocast:
+            g = _step(self.opt_g, recipe.g_losses(batch, out), step, "g")
+        for s in self.scheds.values():
+            s.step()
+        return d, g
+
+
 @torch.no_grad()
 def save_test_outputs(recipe, data: Dataset, folder: Path, device: torch.device, n: int = 8, seed: int = 0) -> None:
     """Per-item PNGs of the first `n` test items: <index>_input.png, <index>_truth.png, <index>_output.png."""
@@ -237,17 +277,10 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, eval_data: 
           metrics: dict | None = None, progress: bool = True) -> dict:  # fmt: skip
     """Train `recipe` for cfg.steps (resuming from run_dir/checkpoint.pt), evaluate, return a summary."""
     # --- setup ---
-    device = resolve_device(cfg.device)
-    amp = cfg.amp if cfg.amp is not None else device.type == "cuda"
-    channels_last = cfg.channels_last if cfg.channels_last is not None else device.type == "cuda"
     run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    for net in recipe.nets.values():
-        net.to(device, memory_format=fmt).train()
-    opt_g = _optimizer([recipe.nets[n] for n in recipe.g_names], cfg, device)
-    opt_d = _optimizer([recipe.nets[n] for n in recipe.d_names], cfg, device)
-    scheds = {k: _scheduler(o, cfg) for k, o in (("g", opt_g), ("d", opt_d)) if o is not None}
+    eng = Engine.build(recipe, cfg)
+    device, opt_g, opt_d, scheds = eng.device, eng.opt_g, eng.opt_d, eng.scheds
     log, ckpt_path, start = RunLog(run_dir), run_dir / "checkpoint.pt", 0
     if ckpt_path.exists():
         ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)  # our own file: RNG states
@@ -277,18 +310,11 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, eval_data: 
 
     # --- loop ---
     data_iter = batches(data, cfg.batch_size, cfg.seed, start)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp)
     bar = _progress(start, cfg.steps, progress)
     t0, trained, values = time.perf_counter(), 0, {}
     for step in range(start, cfg.steps):
-        batch = to_device(next(data_iter), device, channels_last)
-        with autocast:
-            out = recipe.forward(batch, progress=step / cfg.steps)
-            d = _step(opt_d, recipe.d_losses(batch, out), step, "d")
-        with requires_grad([recipe.nets[n] for n in recipe.d_names], False), autocast:
-            g = _step(opt_g, recipe.g_losses(batch, out), step, "g")
-        for s in scheds.values():
-            s.step()
+        batch = to_device(next(data_iter), device, eng.channels_last)
+        d, g = eng.step(recipe, batch, step)
         trained += cfg.batch_size
         # --- log ---
         if step % cfg.log_every == 0 or step == cfg.steps - 1:
@@ -312,7 +338,7 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, eval_data: 
         save_samples(recipe, eval_data, run_dir / "samples" / f"step_{cfg.steps:06d}.png", device, seed=cfg.seed)
         save_test_outputs(recipe, eval_data, run_dir / "samples" / "test", device, seed=cfg.seed)
         values = run_eval(cfg.steps)
-    return {"device": str(device), "amp": amp, "channels_last": channels_last, "train_seconds": wall,
+    return {"device": str(device), "amp": eng.amp, "channels_last": eng.channels_last, "train_seconds": wall,
             "train_images_per_s": trained / wall if trained else float("nan"), "metrics": values}  # fmt: skip
 
 

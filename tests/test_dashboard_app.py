@@ -78,3 +78,18 @@ def test_broken_files_are_reported_and_the_rest_works(runs, monkeypatch):
     assert any("70x70-s0: image missing" in w.value for w in at.warning)
     at = _app(runs, monkeypatch, "curves", {"study": "ablation_patchgan"})
     assert any("1x1-s0/losses.csv: not a readable CSV" in w.value for w in at.warning)
+
+
+def test_human_page_after_an_import(runs, monkeypatch, tmp_path):
+    from metrics import questionnaire as Q
+    from metrics import response_formats as rf
+
+    pack = tmp_path / "pack"
+    Q.export(runs, "ablation_patchgan", "rating", 3, 0, pack)
+    key = Q.load_key(pack / "key.csv")
+    rf.write(Q.simulate(key, {"1x1": 3.0, "70x70": 7.0}, n_raters=8, careless=2), "long", tmp_path / "r.csv", "?")
+    Q.import_responses(tmp_path / "r.csv", pack / "key.csv", "ablation_patchgan", runs)
+    at = _app(runs, monkeypatch, "human")
+    summary = at.dataframe[0].value.set_index("variant")
+    assert summary.loc["70x70", "human_mos"] > summary.loc["1x1", "human_mos"]
+    assert at.dataframe[1].value.excluded.tolist() == [1]  # the straight-liner

@@ -1,0 +1,211 @@
+"""Questionnaire response files: parsers (and, for the simulator and tests, writers) of four exports.
+
+Every parser returns the same long table: `row` (1-based line of the source file, for error reports),
+`rater`, `item`, `response` (raw string), `status` ("ok" or why the row cannot count: rejected,
+unfinished, preview), `submitted` (timestamp or "" for duplicate detection).
+
+- long: a plain CSV with columns rater, item, response.
+- google_forms: Google Forms' responses export: "Timestamp", optional "Email Address", then one column
+  per question; a grid question gives one column per row as "Question [Row]". The item id
+  (`item_001`) is read from the column header.
+- mturk: Mechanical Turk batch results: HITId, WorkerId, AssignmentStatus (Submitted / Approved /
+  Rejected), Input.* and Answer.* columns; answers may sit in Answer.taskAnswers (JSON, Crowd HTML).
+- qualtrics: Qualtrics CSV export: three header rows (names, question texts, {"ImportId": ...}), with
+  Status (0 / "IP Address" = a real response) and Finished columns; the rater is ResponseId.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+FORMATS = ("long", "google_forms", "mturk", "qualtrics")
+ITEM_RE = re.compile(r"item_\d+")
+COLUMNS = ["row", "rater", "item", "response", "status", "submitted"]
+
+
+class ResponseFormatError(ValueError):
+    """The file is not in the expected (or any recognised) format; the message names what did not match."""
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ResponseFormatError(f"{path}: not UTF-8 text ({e})") from None
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as e:
+        raise ResponseFormatError(f"{path}: malformed CSV ({e})") from None
+    if not rows or not any(rows[0]):
+        raise ResponseFormatError(f"{path}: empty file, no header row")
+    return rows
+
+
+def detect(rows: list[list[str]], path: Path | str = "responses") -> str:
+    header = [h.strip() for h in rows[0]]
+    if {"rater", "item", "response"} <= set(header):
+        return "long"
+    if {"HITId", "WorkerId", "AssignmentStatus"} <= set(header):
+        return "mturk"
+    if {"ResponseId", "Finished", "Status"} <= set(header) and len(rows) > 2 and "ImportId" in ",".join(rows[2]):
+        return "qualtrics"
+    if header and header[0] == "Timestamp":
+        return "google_forms"
+    raise ResponseFormatError(
+        f"{path}: unrecognised header {header[:6]}...; expected long (rater, item, response), Google Forms "
+        "(first column Timestamp), MTurk (HITId, WorkerId, AssignmentStatus) or Qualtrics (ResponseId, "
+        "Finished, Status, and an ImportId third header row)"
+    )
+
+
+def parse(path: Path, fmt: str = "auto") -> tuple[pd.DataFrame, str]:
+    rows = read_rows(path)
+    found = detect(rows, path) if fmt == "auto" else fmt
+    if found not in FORMATS:
+        raise ResponseFormatError(f"unknown format {fmt!r}; choose auto or one of {FORMATS}")
+    if fmt != "auto" and detect_or_none(rows) not in (None, fmt):
+        raise ResponseFormatError(f"{path}: --format {fmt} given, but the header looks like {detect_or_none(rows)}")
+    width = len(rows[0])
+    short = {n: len(r) for n, r in enumerate(rows, start=1) if len(r) < width and any(c.strip() for c in r)}
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    records = {"long": _long, "google_forms": _forms, "mturk": _mturk, "qualtrics": _qualtrics}[found](rows, path)
+    df = pd.DataFrame(records, columns=COLUMNS)
+    truncated = df.row.isin(list(short))
+    df.loc[truncated, "status"] = [f"truncated row ({short[n]} of {width} columns)" for n in df.row[truncated]]
+    return df, found
+
+
+def detect_or_none(rows) -> str | None:
+    try:
+        return detect(rows)
+    except ResponseFormatError:
+        return None
+
+
+def _dicts(rows: list[list[str]], start: int, header: list[str]):
+    for n, values in enumerate(rows[start:], start=start + 1):
+        if any(v.strip() for v in values):
+            yield n, dict(zip(header, values + [""] * (len(header) - len(values))))
+
+
+def _long(rows, path):
+    header = [h.strip() for h in rows[0]]
+    for n, r in _dicts(rows, 1, header):
+        yield {"row": n, "rater": r["rater"].strip(), "item": r["item"].strip(), "response": r["response"].strip(),
+               "status": "ok", "submitted": r.get("timestamp", "")}  # fmt: skip
+
+
+def _item_columns(header: list[str], path) -> dict[int, str]:
+    cols = {i: m.group(0) for i, h in enumerate(header) if (m := ITEM_RE.search(h))}
+    if not cols:
+        raise ResponseFormatError(f"{path}: no question column names an item (item_001, ...): {header[:6]}")
+    return cols
+
+
+def _forms(rows, path):
+    header = rows[0]
+    items = _item_columns(header, path)
+    rater_col = next((i for i, h in enumerate(header) if h.strip() in ("Email Address", "Username")), None)
+    for n, values in enumerate(rows[1:], start=2):
+        if not any(v.strip() for v in values):
+            continue
+        rater = values[rater_col].strip() if rater_col is not None and values[rater_col].strip() else f"row{n}"
+        for i, item in items.items():
+            answer = values[i].strip() if i < len(values) else ""
+            yield {"row": n, "rater": rater, "item": item, "response": answer, "status": "ok" if answer else "blank",
+                   "submitted": values[0]}  # fmt: skip
+
+
+def _mturk(rows, path):
+    header = rows[0]
+    input_item = next((h for h in header if h.startswith("Input.") and "item" in h.lower()), None)
+    answers = [h for h in header if h.startswith("Answer.")]
+    if input_item is None or not answers:
+        raise ResponseFormatError(f"{path}: MTurk file needs an Input.item column and Answer.* columns")
+    for n, r in _dicts(rows, 1, header):
+        status = {"Rejected": "rejected assignment"}.get(r["AssignmentStatus"], "ok")
+        answer = ""
+        if r.get("Answer.taskAnswers", "").strip():
+            try:
+                parsed = json.loads(r["Answer.taskAnswers"])
+                first = parsed[0] if isinstance(parsed, list) and parsed else parsed
+                answer = str(next(iter(first.values()))) if isinstance(first, dict) and first else ""
+                if isinstance(first, dict) and isinstance(next(iter(first.values()), None), dict):
+                    answer = next(k for k, v in next(iter(first.values())).items() if v)  # {"choice": {"real": true}}
+            except (json.JSONDecodeError, StopIteration, AttributeError) as e:
+                status = f"unreadable Answer.taskAnswers ({e})"
+        else:
+            answer = next((r[a].strip() for a in answers if r[a].strip()), "")
+        yield {"row": n, "rater": r["WorkerId"], "item": r[input_item].strip(), "response": answer,
+               "status": status, "submitted": r.get("SubmitTime", "")}  # fmt: skip
+
+
+def _qualtrics(rows, path):
+    header = rows[0]
+    items = _item_columns(header, path)
+    idx = {h: i for i, h in enumerate(header)}
+    for n, values in enumerate(rows[3:], start=4):
+        if not any(v.strip() for v in values):
+            continue
+        status_raw = values[idx["Status"]].strip()
+        finished = values[idx["Finished"]].strip().lower() in ("1", "true")
+        status = "ok"
+        if status_raw not in ("0", "IP Address"):
+            status = f"not a real response (Status {status_raw})"
+        elif not finished:
+            status = "unfinished response"
+        for i, item in items.items():
+            answer = values[i].strip() if i < len(values) else ""
+            yield {"row": n, "rater": values[idx["ResponseId"]], "item": item, "response": answer,
+                   "status": status if answer or status != "ok" else "blank",
+                   "submitted": values[idx["RecordedDate"]] if "RecordedDate" in idx else ""}  # fmt: skip
+
+
+# --- writers (the simulator's; headers as the services write them) ----------------------------
+
+
+def write(judgements: pd.DataFrame, fmt: str, path: Path, question: str, rejected: set[str] = frozenset()) -> None:
+    """judgements: rater, item, response (one row each). Writes `path` in `fmt`."""
+    raters, items = list(dict.fromkeys(judgements.rater)), sorted(judgements.item.unique())
+    wide = judgements.pivot_table(index="rater", columns="item", values="response", aggfunc="first").reindex(raters)
+    out: list[list[str]] = []
+    if fmt == "long":
+        out = [["rater", "item", "response"]] + judgements[["rater", "item", "response"]].astype(str).values.tolist()
+    elif fmt == "google_forms":
+        out = [["Timestamp", "Email Address"] + [f"{question} [{it}]" for it in items]]
+        for k, r in enumerate(raters):
+            out.append([f"2026/11/2{k % 9} 10:{k % 60:02d}:00 AM GMT", f"{r}@example.org"]
+                       + [_cell(wide.loc[r, it]) for it in items])  # fmt: skip
+    elif fmt == "mturk":
+        out = [["HITId", "HITTypeId", "WorkerId", "AssignmentId", "AssignmentStatus", "SubmitTime", "Input.item",
+                "Input.image_url", "Answer.taskAnswers"]]  # fmt: skip
+        for k, row in enumerate(judgements.itertuples()):
+            status = "Rejected" if row.rater in rejected else "Approved"
+            answer = json.dumps([{"answer": str(row.response)}])
+            out.append([f"HIT{row.item}", "3T9XY", row.rater, f"A{k:05d}", status, "Sun Nov 22 10:00:00 PST 2026",
+                        row.item, f"https://example.org/{row.item}.png", answer])  # fmt: skip
+    elif fmt == "qualtrics":
+        meta = ["StartDate", "EndDate", "Status", "IPAddress", "Progress", "Duration (in seconds)", "Finished",
+                "RecordedDate", "ResponseId"]  # fmt: skip
+        out = [meta + items, meta + [f"{question} - {it}" for it in items],
+               [json.dumps({"ImportId": m}) for m in meta] + [json.dumps({"ImportId": f"QID{i + 1}"}) for i in
+                                                                range(len(items))]]  # fmt: skip
+        for r in raters:
+            unfinished = r in rejected
+            out.append(["2026-11-22 10:00:00", "2026-11-22 10:10:00", "IP Address", "127.0.0.1",
+                        "60" if unfinished else "100", "600", "False" if unfinished else "True",
+                        "2026-11-22 10:10:00", f"R_{r}"] + [_cell(wide.loc[r, it]) for it in items])  # fmt: skip
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+    with Path(path).open("w", newline="") as f:
+        csv.writer(f).writerows(out)
+
+
+def _cell(v) -> str:
+    return "" if pd.isna(v) else str(v)
