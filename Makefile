@@ -4,7 +4,7 @@ VENV    := .venv/.installed
 PROFILE ?= quick
 STUDY   ?= ablation_patchgan
 
-.PHONY: run test dashboard bench lint format clean
+.PHONY: run test dashboard bench bench-check lint format clean
 
 $(VENV): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv .venv
@@ -25,6 +25,9 @@ bench: $(VENV)
 	mkdir -p runs/bench
 	$(PY) -m pytest bench --benchmark-json=runs/bench/benchmark.json
 	$(PY) -m bench.report runs/bench/benchmark.json --out runs/bench/results.csv
+
+bench-check: $(VENV)
+	$(PY) -m pytest bench --benchmark-disable -q -p no:cacheprovider
 
 lint: $(VENV)
 	$(PY) -m ruff check .

@@ -121,3 +121,38 @@ def test_samples_and_eval_written(tmp_path):
     for kind in ("input", "truth", "output"):
         assert (tmp_path / "samples" / "test" / f"{first_test:06d}_{kind}.png").exists()
     assert 0 < out["metrics"]["l1"] < 2 and out["train_images_per_s"] > 0
+
+
+def _one_step(**switches):
+    from models.train import Engine
+
+    r = _recipe()
+    eng = Engine.build(r, _cfg(**switches))
+    gen = torch.Generator().manual_seed(0)
+    batch = {k: torch.rand(2, 3, 32, 32, generator=gen) * 2 - 1 for k in "ab"}
+    if eng.channels_last:
+        batch = {k: v.contiguous(memory_format=torch.channels_last) for k, v in batch.items()}
+    torch.manual_seed(0)
+    d, g = eng.step(r, batch, 0)
+    return d, g, r
+
+
+def test_fast_path_switches_compute_the_same_step():
+    d_ref, g_ref, r_ref = _one_step()
+    d_fused, g_fused, r_fused = _one_step(fused_adam=True, channels_last=True)  # exact maths, other kernels
+    for ref, got in ((d_ref, d_fused), (g_ref, g_fused)):
+        assert got == pytest.approx(ref, rel=1e-4)
+    for p, q in zip(r_ref.nets["G"].parameters(), r_fused.nets["G"].parameters()):
+        assert torch.allclose(p, q, atol=1e-6)
+    d_bf16, g_bf16, _ = _one_step(amp=True, channels_last=True, fused_adam=True)  # bf16: ~3 significant digits
+    assert d_bf16["real"] == pytest.approx(d_ref["real"], rel=5e-2) and g_bf16["l1"] == pytest.approx(
+        g_ref["l1"], rel=5e-2
+    )
+
+
+@pytest.mark.slow
+def test_torch_compile_switch_gives_the_same_losses():
+    d_ref, g_ref, _ = _one_step()
+    d_c, g_c, r_c = _one_step(compile=True)
+    assert d_c == pytest.approx(d_ref, rel=1e-4) and g_c == pytest.approx(g_ref, rel=1e-4)
+    assert set(r_c.nets["G"].state_dict()) == set(_recipe().nets["G"].state_dict())  # checkpoints stay portable
