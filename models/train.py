@@ -103,8 +103,8 @@ def _scheduler(opt, cfg: TrainConfig):
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 - max(0, s - start) / max(1, cfg.steps - start))
 
 
-def _step(opt, losses: dict[str, Tensor], step: int, prefix: str) -> dict[str, float]:
-    """Sum named terms, check they are finite, backprop, log the gradient norm, step."""
+def _step(opt, losses: dict[str, Tensor], step: int, prefix: str, grad_norm: bool = True) -> dict[str, float]:
+    """Sum named terms, check they are finite, backprop, (on logged steps) measure the gradient norm, step."""
     if opt is None or not losses:
         return {}
     values = {k: v.detach().float().item() for k, v in losses.items()}
@@ -113,8 +113,9 @@ def _step(opt, losses: dict[str, Tensor], step: int, prefix: str) -> dict[str, f
         raise NonFiniteLoss(f"step {step}: loss {prefix}/{bad[0]} is {values[bad[0]]}")
     opt.zero_grad(set_to_none=True)
     sum(losses.values()).backward()
-    params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
-    values["grad_norm"] = torch.nn.utils.get_total_norm([p.grad for p in params]).item() if params else 0.0
+    if grad_norm:
+        grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        values["grad_norm"] = torch.nn.utils.get_total_norm(grads).item() if grads else 0.0
     opt.step()
     return values
 
@@ -247,13 +248,13 @@ class Engine:
         scheds = {k: _scheduler(o, cfg) for k, o in (("g", opt_g), ("d", opt_d)) if o is not None}
         return cls(cfg, device, amp, channels_last, opt_g, opt_d, scheds)
 
-    def step(self, recipe, batch: dict, step: int) -> tuple[dict[str, float], dict[str, float]]:
+    def step(self, recipe, batch: dict, step: int, grad_norm: bool = True) -> tuple[dict[str, float], dict[str, float]]:
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
         with autocast:
             out = recipe.forward(batch, progress=step / self.cfg.steps)
-            d = _step(self.opt_d, recipe.d_losses(batch, out), step, "d")
+            d = _step(self.opt_d, recipe.d_losses(batch, out), step, "d", grad_norm)
         with requires_grad([recipe.nets[n] for n in recipe.d_names], False), autocast:
-            g = _step(self.opt_g, recipe.g_losses(batch, out), step, "g")
+            g = _step(self.opt_g, recipe.g_losses(batch, out), step, "g", grad_norm)
         for s in self.scheds.values():
             s.step()
         return d, g
@@ -314,10 +315,11 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, eval_data: 
     t0, trained, values = time.perf_counter(), 0, {}
     for step in range(start, cfg.steps):
         batch = to_device(next(data_iter), device, eng.channels_last)
-        d, g = eng.step(recipe, batch, step)
+        logged = step % cfg.log_every == 0 or step == cfg.steps - 1
+        d, g = eng.step(recipe, batch, step, grad_norm=logged)
         trained += cfg.batch_size
         # --- log ---
-        if step % cfg.log_every == 0 or step == cfg.steps - 1:
+        if logged:
             row = {f"d/{k}": v for k, v in d.items()} | {f"g/{k}": v for k, v in g.items()}
             log.scalars(step, row | {"lr": next(iter(scheds.values())).get_last_lr()[0] if scheds else 0.0})
         bar.update(1)
