@@ -3,6 +3,7 @@ PY      := .venv/bin/python
 VENV    := .venv/.installed
 PROFILE ?= quick
 STUDY   ?= ablation_patchgan
+RUNS    ?= runs
 
 .PHONY: run test dashboard bench bench-check lint format clean
 
@@ -19,7 +20,7 @@ test: $(VENV)
 	$(PY) -m pytest -q --doctest-modules metrics
 
 dashboard: $(VENV)
-	$(PY) -m streamlit run dashboard/app.py -- --runs runs
+	$(PY) -m streamlit run dashboard/app.py --server.headless true --browser.gatherUsageStats false -- --runs $(RUNS)
 
 bench: $(VENV)
 	mkdir -p runs/bench
