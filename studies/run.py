@@ -26,7 +26,7 @@ import torch
 from metrics import METRICS, EvalContext, MetricUnavailable
 from metrics.fcn_score import train_segmenter
 from models.layers import receptive_field
-from models.train import evaluate, resolve_device, train
+from models.train import evaluate, resolve_device, seed_everything, train
 from studies import results as R
 from studies.data import make_dataset
 from studies.spec import RunSpec, Study, flatten, parse_set
@@ -83,8 +83,14 @@ def make_metrics(spec: RunSpec, ctx: EvalContext) -> dict:
     return out
 
 
+def build_recipe(spec: RunSpec):
+    """The run's nets, initialised from the run's own seed, whatever ran before in this process."""
+    seed_everything(spec.train.seed)
+    return spec.build()
+
+
 def execute(spec: RunSpec, run_dir: Path, segmenters: Segmenters, progress: bool) -> dict:
-    recipe = spec.build()
+    recipe = build_recipe(spec)
     train_set = make_dataset(spec.data, "train", augment=True)
     test_set = make_dataset(spec.data, "test")
     device = resolve_device(spec.train.device)

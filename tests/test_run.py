@@ -3,6 +3,7 @@
 import json
 
 import pandas as pd
+import torch
 import pytest
 
 from studies import run as runner
@@ -154,3 +155,15 @@ def test_studies_do_not_share_profile_state():
     assert {spec.model.d.n_layers for *_, spec in loss_runs} == {2}
     assert ablation_generator.STUDY.runs("paper")[0][3].model.d.n_layers == 3  # paper keeps the 70x70 D
     assert [spec.model.d.n_layers for *_, spec in ablation_patchgan.STUDY.runs("paper")] == [3, 1, 3, 5]
+
+
+def test_init_depends_only_on_the_run_seed():
+    spec = override(override(RunSpec(), "model.g.num_downs", 5), "model.g.ngf", 4)
+    torch.manual_seed(123)
+    a = runner.build_recipe(spec)
+    torch.rand(1000)  # whatever a previous run consumed
+    b = runner.build_recipe(spec)
+    for p, q in zip(a.nets["G"].parameters(), b.nets["G"].parameters()):
+        assert torch.equal(p, q)
+    c = runner.build_recipe(override(spec, "train.seed", 1))
+    assert not torch.equal(next(a.nets["G"].parameters()), next(c.nets["G"].parameters()))
