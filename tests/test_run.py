@@ -3,8 +3,8 @@
 import json
 
 import pandas as pd
-import torch
 import pytest
+import torch
 
 from studies import run as runner
 from studies.results import RESULTS_COLUMNS, SchemaError, merge_results, read_results
