@@ -46,3 +46,12 @@ def pick(label: str, options: list, key: str, sidebar: bool = True, default=None
 
 def empty_state(message: str) -> None:
     st.info(message, icon="ℹ️")
+
+
+def pick_study(studies: list[str], empty_message: str = "No runs yet. Run `make run`.") -> str:
+    """The study chosen in the sidebar (kept in the URL); stops the page with an explanation when there is none."""
+    study = pick("Study", studies, "study")
+    if study is None:
+        empty_state(empty_message)
+        st.stop()
+    return study

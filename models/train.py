@@ -210,12 +210,17 @@ def evaluate(translate: Callable[[dict], Tensor], data: Dataset, metrics: dict, 
 
 
 @torch.no_grad()
-def save_samples(recipe, data: Dataset, path: Path, device: torch.device, n: int = 8, seed: int = 0) -> None:
-    """Grid of rows: input, target, output for the first `n` items (PNG)."""
+def _translate_first(recipe, data: Dataset, device: torch.device, n: int, seed: int) -> tuple[dict, Tensor]:
+    """The first `n` items of `data` and their translations, under a forked, fixed-seed RNG."""
     batch = to_device(default_collate([data[i] for i in range(min(n, len(data)))]), device)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
-        fake = recipe.translate(batch).float().clamp(-1, 1)
+        return batch, recipe.translate(batch).float().clamp(-1, 1)
+
+
+def save_samples(recipe, data: Dataset, path: Path, device: torch.device, n: int = 8, seed: int = 0) -> None:
+    """Grid of rows: input, target, output for the first `n` items (PNG)."""
+    batch, fake = _translate_first(recipe, data, device, n, seed)
     rows = [batch[k] for k in ("a", "b") if k in batch] + [fake]
     path.parent.mkdir(parents=True, exist_ok=True)
     save_image(torch.cat(rows).add(1).div(2), path, nrow=fake.shape[0], padding=1)
@@ -260,13 +265,9 @@ class Engine:
         return d, g
 
 
-@torch.no_grad()
 def save_test_outputs(recipe, data: Dataset, folder: Path, device: torch.device, n: int = 8, seed: int = 0) -> None:
     """Per-item PNGs of the first `n` test items: <index>_input.png, <index>_truth.png, <index>_output.png."""
-    batch = to_device(default_collate([data[i] for i in range(min(n, len(data)))]), device)
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        fake = recipe.translate(batch).float().clamp(-1, 1)
+    batch, fake = _translate_first(recipe, data, device, n, seed)
     folder.mkdir(parents=True, exist_ok=True)
     for i, index in enumerate(batch["index"].tolist()):
         for name, images in (("input", batch.get("a")), ("truth", batch.get("b")), ("output", fake)):

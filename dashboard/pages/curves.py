@@ -9,10 +9,7 @@ st.caption("Training losses (d/real, d/fake, g/gan, g/l1, ...) and gradient norm
            "pick runs to overlay and smooth with an exponential moving average.")  # fmt: skip
 loaded = state.loaded()
 studies = sorted(loaded.runs.study.unique()) if not loaded.runs.empty else []
-study = state.pick("Study", studies, "study")
-if study is None:
-    state.empty_state("No runs yet. Run `make run`.")
-    st.stop()
+study = state.pick_study(studies)
 options = loaded.runs[loaded.runs.study == study].run_id.tolist()
 chosen_q = [r for r in st.query_params.get_all("runs") if r in options] or options[:2]
 chosen = st.multiselect("Runs", options, default=chosen_q, key="curve_runs")

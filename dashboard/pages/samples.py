@@ -9,10 +9,7 @@ st.caption("For one test image: the input labels, the real photo, and each run's
            "shown from the PNG files the runs wrote (never recompressed).")  # fmt: skip
 loaded = state.loaded()
 studies = sorted(loaded.runs.study.unique()) if not loaded.runs.empty else []
-study = state.pick("Study", studies, "study")
-if study is None:
-    state.empty_state("No runs yet. Run `make run`.")
-    st.stop()
+study = state.pick_study(studies)
 run_ids = loaded.runs[loaded.runs.study == study].run_id.tolist()
 files = {r: data.sample_files(state.runs_dir(), study, r) for r in run_ids}
 indices = sorted({i for f in files.values() for i in f})

@@ -12,10 +12,7 @@ st.caption(
 )
 loaded = state.loaded()
 studies = sorted(loaded.results.study.unique()) if not loaded.results.empty else []
-study = state.pick("Study", studies, "study")
-if study is None:
-    state.empty_state("No study has written results yet. Run `make run`.")
-    st.stop()
+study = state.pick_study(studies, "No study has written results yet. Run `make run`.")
 info = loaded.studies.get(study, {})
 st.subheader(info.get("question", study))
 table = data.study_table(loaded.results, study, info)
