@@ -5,8 +5,6 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.fixture_runs import make_runs
-
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
 
@@ -20,11 +18,6 @@ def _app(runs, monkeypatch, page=None, query=None):
         at.switch_page(f"pages/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-@pytest.fixture
-def runs(tmp_path):
-    return make_runs(tmp_path / "runs")
 
 
 def test_leaderboard(runs, monkeypatch):

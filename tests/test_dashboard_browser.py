@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixture_runs import make_runs
+from tests.conftest import make_runs
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,12 +4,6 @@ import pandas as pd
 import pytest
 
 from dashboard import data
-from tests.fixture_runs import make_runs
-
-
-@pytest.fixture
-def runs(tmp_path):
-    return make_runs(tmp_path / "runs")
 
 
 def test_load_and_leaderboard(runs):

@@ -11,7 +11,6 @@ from scipy import stats
 from metrics import questionnaire as Q
 from metrics import response_formats as rf
 from studies.results import read_results
-from tests.fixture_runs import make_runs
 
 
 def _key(protocol="rating", variants=("1x1", "70x70"), per=6, reals=6):
@@ -40,8 +39,7 @@ def _write(path, rows):
     return path
 
 
-def test_export_pack(tmp_path):
-    runs = make_runs(tmp_path / "runs")
+def test_export_pack(tmp_path, runs):
     key = Q.export(runs, "ablation_patchgan", "2afc", per_variant=2, seed=3, out=tmp_path / "pack", n_real=2)
     assert len(key) == 6 and key.variant.value_counts().to_dict() == {"1x1": 2, "70x70": 2, "real": 2}
     assert all((tmp_path / "pack" / img).exists() for img in key.image)
@@ -163,8 +161,7 @@ def test_import_writes_results_idempotently(tmp_path):
         assert (tmp_path / "runs" / "ablation_patchgan" / "human" / "2afc" / f"{name}.csv").exists()
 
 
-def test_cli_export_simulate_import(tmp_path, capsys):
-    runs = make_runs(tmp_path / "runs")
+def test_cli_export_simulate_import(tmp_path, capsys, runs):
     pack = tmp_path / "pack"
     assert (
         Q.main(
