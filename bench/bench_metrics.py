@@ -25,8 +25,8 @@ def test_metric_throughput(benchmark, device, name, size):
     n = BATCH if size == 64 else 8
     fake = (torch.rand(n, 3, size, size, generator=gen) * 2 - 1).to(device)
     data = {
-        "fake": fake,
-        "real": (fake * 0.9).to(device),
+        "fake_b": fake,
+        "b": (fake * 0.9).to(device),
         "label": torch.randint(0, 8, (n, size, size)).to(device),
     }
     spec = METRICS[name]

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from bench.conftest import record_rate, sync
+from models.contract import DataFacts, Progress
 from models.pix2pix import PatchDConfig, Pix2Pix, Pix2PixConfig, UNetConfig
 from models.train import Engine, TrainConfig, seed_everything
 
@@ -22,7 +23,10 @@ PATHS = {
     "fast+compile": {"amp": True, "channels_last": True, "fused_adam": True, "compile": True},
 }
 RECIPES = {
-    "pix2pix": lambda size: Pix2Pix(Pix2PixConfig(g=UNetConfig(num_downs=int(math.log2(size))), d=PatchDConfig()))
+    "pix2pix": lambda size: Pix2Pix(
+        Pix2PixConfig(g=UNetConfig(num_downs=int(math.log2(size))), d=PatchDConfig()),
+        DataFacts(3, 3, 0, size, "paired"),
+    )
 }
 SHAPES = [(64, 1), (64, 16), (128, 1), (128, 8), (256, 1), (256, 4)]
 STEP_CASES = [(size, batch, path) for size, batch in SHAPES for path in PATHS]  # compile: ~30 s per shape on CPU
@@ -31,7 +35,7 @@ STEP_CASES = [(size, batch, path) for size, batch in SHAPES for path in PATHS]  
 def _setup(recipe_name, size, batch, path, device):
     seed_everything(0)
     recipe = RECIPES[recipe_name](size)
-    eng = Engine.build(recipe, TrainConfig(steps=1000, batch_size=batch, device=device.type, **PATHS[path]))
+    eng = Engine.build(recipe, TrainConfig(images=1000 * batch, batch_size=batch, device=device.type, **PATHS[path]))
     fmt = torch.channels_last if eng.channels_last else torch.contiguous_format
     gen = torch.Generator().manual_seed(0)
     batch_t = {k: (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).to(device, memory_format=fmt) for k in "ab"}
@@ -60,7 +64,8 @@ def test_train_step(benchmark, device, recipe_name, size, batch, path):
     step = iter(range(10**6))
 
     def run():
-        eng.step(recipe, data, next(step), grad_norm=False)  # as on the loop's unlogged steps
+        t = Progress(next(step), 0, 1000 * batch)
+        eng.step(recipe, lambda bs: data, t, grad_norm=False)  # as on the loop's unlogged steps
         sync(device)
 
     _info(benchmark, recipe_name, size, batch, path, device, "train_step")
@@ -78,7 +83,7 @@ def test_forward(benchmark, device, recipe_name, size, batch, path):
 
     def run():
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=eng.amp):
-            recipe.translate(data)
+            recipe.translate(data, Progress(0, 0, 1))
         sync(device)
 
     _info(benchmark, recipe_name, size, batch, path, device, "forward")

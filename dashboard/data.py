@@ -30,6 +30,7 @@ def order_metrics(metrics) -> list[str]:
 
 
 CEILING_SPLIT = "ceiling"
+PUBLISHED = "published (another dataset)"  # the study's reference rows; their sources: reference_sources()
 
 
 @dataclass
@@ -143,8 +144,9 @@ def study_table(results: pd.DataFrame, study: str, info: dict | None) -> pd.Data
                      **{m: _fmt(v.mean()) for m, v in g.groupby("metric").value}})  # fmt: skip
     if info and info.get("reference"):
         names = {k: tuple(v) for k, v in info.get("reference_names", {}).items()}
-        for variant, g in load_reference(tuple(info["reference"]), names).groupby("variant", sort=False):
-            rows.append({"kind": "published (Cityscapes, 256 px)", "variant": variant,
+        file = info.get("reference_file", "pix2pix_cityscapes")  # study.json written before files were per study
+        for variant, g in load_reference(file, tuple(info["reference"]), names).groupby("variant", sort=False):
+            rows.append({"kind": PUBLISHED, "variant": variant,
                          **{r.metric: f"{r.value:.2f}" for r in g.itertuples()}})  # fmt: skip
     table = pd.DataFrame(rows)
     if table.empty:
@@ -189,7 +191,7 @@ def _isnan(v) -> bool:
 
 
 def curves(runs_dir: Path, study: str, run_ids: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """Long table (run_id, step, series, value) from each run's losses.csv, and the problems met."""
+    """Long table (run_id, step, images, series, value) from each run's losses.csv, and the problems met."""
     frames, problems = [], []
     for run_id in run_ids:
         path = Path(runs_dir) / study / run_id / "losses.csv"
@@ -204,10 +206,14 @@ def curves(runs_dir: Path, study: str, run_ids: list[str]) -> tuple[pd.DataFrame
         if "step" not in df:
             problems.append(f"{path}: no 'step' column")
             continue
-        frames.append(df.melt(id_vars="step", var_name="series", value_name="value").assign(run_id=run_id))
+        if "images" not in df:
+            df["images"] = pd.NA  # logs written before progress was counted in images
+        long = df.melt(id_vars=["step", "images"], var_name="series", value_name="value").dropna(subset=["value"])
+        frames.append(long.assign(run_id=run_id))
+    columns = ["run_id", "step", "images", "series", "value"]
     if not frames:
-        return pd.DataFrame(columns=["run_id", "step", "series", "value"]), problems
-    return pd.concat(frames, ignore_index=True)[["run_id", "step", "series", "value"]], problems
+        return pd.DataFrame(columns=columns), problems
+    return pd.concat(frames, ignore_index=True)[columns], problems
 
 
 def smooth(df: pd.DataFrame, alpha: float) -> pd.DataFrame:

@@ -96,6 +96,12 @@ class MetricSpec:
     """A registry entry: how to build the accumulator, what it reads, what it reports and how."""
 
     make: Callable[[EvalContext], Any]  # -> accumulator with reset/update/compute/merge
-    inputs: tuple[str, ...]  # which evaluation tensors update() takes: "fake", "real", "label"
+    inputs: tuple[str, ...]  # keys of eval batch | translate outputs that update() takes, e.g. ("fake_b", "b")
     outputs: dict[str, bool]  # metric key -> higher_is_better
     protocol: str  # versioned description; goes into runs.csv and the dashboard
+    ceiling: dict[str, str] = field(default_factory=dict)  # output key -> batch key for the real-data row
+    table: tuple[str, ...] | None = None  # the outputs the printed table shows (None: all)
+
+    @property
+    def table_keys(self) -> tuple[str, ...]:
+        return tuple(self.outputs) if self.table is None else self.table

@@ -1,32 +1,81 @@
 """ganbench reference GANs: networks, losses, recipes and the one training loop (models/train.py).
 
-RECIPES maps a recipe name to (recipe class, config class). A recipe builds its nets from its config
-and exposes `nets`, `g_names`, `d_names`, `forward`, `d_losses`, `g_losses`, `translate`; see Recipe.
+RECIPES maps a recipe name to its class; the class names its config dataclass (`Config`). The
+`Recipe` protocol below is the contract every GAN family meets (contract v2); the loop, evaluation
+(models/evaluation.py) and the runner read only what it declares, and never branch on the family.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, ClassVar, Protocol
 
 from torch import Tensor, nn
 
-from models.pix2pix import Pix2Pix, Pix2PixConfig
+from models.contract import DataFacts, Progress, View
+from models.pix2pix import Pix2Pix
 
 
 class Recipe(Protocol):
-    """What the shared loop needs from one GAN family, and nothing more."""
+    """What the shared loop, evaluation and runner need from one GAN family, and nothing more.
 
-    nets: dict[str, nn.Module]  # {"G": ..., "D": ...}; CycleGAN: G_ab, G_ba, D_a, D_b
-    g_names: tuple[str, ...]  # nets stepped by the G optimizer
-    d_names: tuple[str, ...]  # nets stepped by the D optimizer
+    Class-level declarations (read before the recipe is built):
+        Config: the recipe's frozen config dataclass (`model.*` of a RunSpec).
+        views: (train view, eval view) of the dataset, e.g. ("unpaired", "paired") for CycleGAN.
+        metrics: the metric keys (metrics.METRICS) a run scores when its study names none.
+        defaults: the paper's settings as dotted overrides, applied before the profile, the study and
+            --set: {"train.opt.d.lr": 4e-4, "train.phases": ("g", "d")}.
+        smoke: dotted overrides for a seconds-long run at 32 px (the contract tests use it).
+        sample_rows: batch/output keys drawn as the rows of a sample grid, e.g. ("a", "b", "fake_b").
+        test_images: file role -> key of the per-item test PNGs: {"input": "a", "truth": "b", "output": "fake_b"}.
+        modality: how samples are drawn (models/evaluation.py SAMPLE_WRITERS): "image".
 
-    def forward(self, batch: dict, progress: float) -> dict[str, Tensor]: ...  # fakes, reconstructions
+    Built as `Recipe(cfg, facts: DataFacts)`, then:
+        nets: every trainable network by name; checkpointed; moved to the device by the loop.
+        groups: optimizer groups {"g": ("G",), "d": ("D",)}; each group's settings are train.opt.<group>.
+        ema: {"G_ema": "G"}: the loop keeps an average of G (train.ema) and evaluation swaps it in for G.
+        frozen: helper nets (a VGG for a perceptual loss): moved to the device, never optimized, compiled
+            or checkpointed.
+        forward(batch, t) -> named tensors (fakes, reconstructions), computed once per fresh batch.
+        losses(group, batch, out, t) -> named loss terms of one phase; the loop sums them, freezes the
+            nets of the other groups, steps the group's optimizer and logs "<group>/<term>".
+        translate(batch, t) -> named outputs that metrics read (with the batch's own keys); images
+            float NCHW in [-1, 1], clamped by the recipe; no gradients.
 
-    def d_losses(self, batch: dict, out: dict[str, Tensor]) -> dict[str, Tensor]: ...  # summed by the loop
+    Optional (the loop uses the default when a recipe does not define it):
+        trainable(t) -> set of net names trained now (staged training); default: all nets.
+        batch_size(t) -> minibatch at this progress, or None for train.batch_size.
+        state_dict() / load_state_dict(state): non-net state (CycleGAN's image pool), checkpointed.
+        describe(t) -> diagnostics for runs.csv: receptive fields, current resolution, fade-in alpha.
 
-    def g_losses(self, batch: dict, out: dict[str, Tensor]) -> dict[str, Tensor]: ...
+    The loop order per iteration is train.phases (("d", "g") for pix2pix); a group that repeats gets a
+    fresh batch and a fresh forward (("d",) * 5 + ("g",) steps a critic five times per G step).
+    """
 
-    def translate(self, batch: dict) -> Tensor: ...  # what the metrics score
+    Config: ClassVar[type]
+    views: ClassVar[tuple[View, View]]
+    metrics: ClassVar[tuple[str, ...]]
+    defaults: ClassVar[dict[str, Any]]
+    smoke: ClassVar[dict[str, Any]]
+    sample_rows: ClassVar[tuple[str, ...]]
+    test_images: ClassVar[dict[str, str]]
+    modality: ClassVar[str]
+
+    nets: dict[str, nn.Module]
+    groups: dict[str, tuple[str, ...]]
+    ema: dict[str, str]
+    frozen: dict[str, nn.Module]
+
+    def __init__(self, cfg: Any, facts: DataFacts) -> None: ...
+
+    def forward(self, batch: dict[str, Tensor], t: Progress) -> dict[str, Tensor]: ...
+
+    def losses(
+        self, group: str, batch: dict[str, Tensor], out: dict[str, Tensor], t: Progress
+    ) -> dict[str, Tensor]: ...
+
+    def translate(self, batch: dict[str, Tensor], t: Progress) -> dict[str, Tensor]: ...
 
 
-RECIPES: dict[str, tuple[type, type]] = {"pix2pix": (Pix2Pix, Pix2PixConfig)}
+RECIPES: dict[str, type] = {"pix2pix": Pix2Pix}
+
+__all__ = ["RECIPES", "DataFacts", "Progress", "Recipe"]

@@ -19,7 +19,8 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from models.layers import Norm, bn_state, init_weights, norm_layer, requires_grad, restore_buffers
+from models.contract import DataFacts, Progress
+from models.layers import Norm, bn_state, init_weights, norm_layer, receptive_field, requires_grad, restore_buffers
 from models.losses import GanKind, gan_loss, l1_loss
 
 
@@ -49,8 +50,6 @@ class Pix2PixConfig:
     gan: GanKind = "vanilla"
     lambda_l1: float = 100.0  # weight of the L1 term
     eval_mode: bool = False  # paper: dropout and batch statistics at test time too
-    in_ch: int = 3
-    out_ch: int = 3
 
 
 class UNetBlock(nn.Module):
@@ -141,43 +140,52 @@ class PixelDiscriminator(nn.Module):
 class Pix2Pix:
     """The pix2pix recipe: G(a) -> fake_b; D judges (a, b) pairs (cGAN) or b alone (GAN)."""
 
-    def __init__(self, cfg: Pix2PixConfig):
+    Config = Pix2PixConfig
+    views = ("paired", "paired")
+    metrics = ("fcn_score", "ssim", "ms_ssim", "l1", "psnr", "hist_intersection", "swd", "ms_ssim_diversity")
+    defaults = {"train.phases": ("d", "g"), "train.opt.g.lr": 2e-4, "train.opt.g.betas": (0.5, 0.999),
+                "train.opt.d.lr": 2e-4, "train.opt.d.betas": (0.5, 0.999)}  # fmt: skip
+    smoke = {"data.size": 32, "model.g.num_downs": 5, "model.g.ngf": 8, "model.d.ndf": 8}
+    sample_rows = ("a", "b", "fake_b")
+    test_images = {"input": "a", "truth": "b", "output": "fake_b"}
+    modality = "image"
+
+    def __init__(self, cfg: Pix2PixConfig, facts: DataFacts):
         self.cfg = cfg
         g, d = cfg.g, cfg.d
-        G = UNetGenerator(cfg.in_ch, cfg.out_ch, g.num_downs, g.ngf, g.skips, g.kernel, g.norm, g.dropout)
+        in_ch, out_ch = facts.channels_a, facts.channels_b
+        G = UNetGenerator(in_ch, out_ch, g.num_downs, g.ngf, g.skips, g.kernel, g.norm, g.dropout)
         self.nets: dict[str, nn.Module] = {"G": init_weights(G)}
-        self.g_names: tuple[str, ...] = ("G",)
-        self.d_names: tuple[str, ...] = ()
+        self.groups: dict[str, tuple[str, ...]] = {"g": ("G",)}
+        self.ema: dict[str, str] = {}
+        self.frozen: dict[str, nn.Module] = {}
         if cfg.loss != "l1":
-            d_in = cfg.out_ch + (cfg.in_ch if cfg.loss.endswith("cgan") else 0)
+            d_in = out_ch + (in_ch if cfg.loss.endswith("cgan") else 0)
             D = PixelDiscriminator(d_in, d.ndf, d.norm) if d.kind == "pixel" else \
                 PatchDiscriminator(d_in, d.ndf, d.n_layers, d.norm)  # fmt: skip
             self.nets["D"] = init_weights(D)
-            self.d_names = ("D",)
+            self.groups["d"] = ("D",)
 
     def _judge(self, a: Tensor, b: Tensor) -> Tensor:
         return self.nets["D"](torch.cat([a, b], 1) if self.cfg.loss.endswith("cgan") else b)
 
-    def forward(self, batch: dict, progress: float) -> dict[str, Tensor]:
+    def forward(self, batch: dict, t: Progress) -> dict[str, Tensor]:
         return {"fake_b": self.nets["G"](batch["a"])}
 
-    def d_losses(self, batch: dict, out: dict) -> dict[str, Tensor]:
-        if not self.d_names:
-            return {}
-        kind = self.cfg.gan
-        return {"real": 0.5 * gan_loss(self._judge(batch["a"], batch["b"]), True, kind),  # D loss halved
-                "fake": 0.5 * gan_loss(self._judge(batch["a"], out["fake_b"].detach()), False, kind)}  # fmt: skip
-
-    def g_losses(self, batch: dict, out: dict) -> dict[str, Tensor]:
+    def losses(self, group: str, batch: dict, out: dict, t: Progress) -> dict[str, Tensor]:
+        a, b, fake_b, kind = batch["a"], batch["b"], out["fake_b"], self.cfg.gan
+        if group == "d":
+            return {"real": 0.5 * gan_loss(self._judge(a, b), True, kind),  # D loss halved, as the reference
+                    "fake": 0.5 * gan_loss(self._judge(a, fake_b.detach()), False, kind)}  # fmt: skip
         losses = {}
-        if self.d_names:
-            losses["gan"] = gan_loss(self._judge(batch["a"], out["fake_b"]), True, self.cfg.gan, for_d=False)
+        if "D" in self.nets:
+            losses["gan"] = gan_loss(self._judge(a, fake_b), True, kind, for_d=False)
         if self.cfg.loss.startswith("l1"):
-            losses["l1"] = self.cfg.lambda_l1 * l1_loss(out["fake_b"], batch["b"])
+            losses["l1"] = self.cfg.lambda_l1 * l1_loss(fake_b, b)
         return losses
 
     @torch.no_grad()
-    def translate(self, batch: dict) -> Tensor:
+    def translate(self, batch: dict, t: Progress) -> dict[str, Tensor]:
         G = self.nets["G"]
         was_training, saved = G.training, bn_state(G)
         G.train(not self.cfg.eval_mode)
@@ -185,4 +193,7 @@ class Pix2Pix:
             fake = G(batch["a"])
         G.train(was_training)
         restore_buffers(G, saved)  # test-time batch statistics must not leak into training
-        return fake
+        return {"fake_b": fake.float().clamp(-1, 1)}
+
+    def describe(self, t: Progress) -> dict:
+        return {"D_receptive_field": receptive_field(self.nets["D"])} if "D" in self.nets else {}

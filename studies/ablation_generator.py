@@ -14,6 +14,7 @@ STUDY = Study(
               "U-net (L1)": {"model.g.skips": True, "model.loss": "l1"},
               "U-net (L1+cGAN)": {"model.g.skips": True, "model.loss": "l1+cgan"}},
     profiles=pix2pix_profiles(small_settings={"model.d.n_layers": 2}),  # 34 px: the 70x70 rung at 64 px
+    reference_file="pix2pix_cityscapes",
     reference=("generator",),
     reference_names={v: (v,) for v in ("Encoder-decoder (L1)", "Encoder-decoder (L1+cGAN)", "U-net (L1)",
                                        "U-net (L1+cGAN)")},

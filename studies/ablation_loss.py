@@ -12,6 +12,7 @@ STUDY = Study(
     variants={"L1": {"model.loss": "l1"}, "GAN": {"model.loss": "gan"}, "cGAN": {"model.loss": "cgan"},
               "L1+GAN": {"model.loss": "l1+gan"}, "L1+cGAN": {"model.loss": "l1+cgan"}},
     profiles=pix2pix_profiles(small_settings={"model.d.n_layers": 2}),  # 34 px: the 70x70 rung at 64 px
+    reference_file="pix2pix_cityscapes",
     reference=("loss", "histogram"),
     reference_names={v: (v,) for v in ("L1", "GAN", "cGAN", "L1+GAN", "L1+cGAN")},
 )  # fmt: skip

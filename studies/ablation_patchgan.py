@@ -25,6 +25,8 @@ STUDY = Study(
               "70x70": {"model.d.kind": "patch", "model.d.n_layers": 3},  # paper default
               "286x286": {"model.d.kind": "patch", "model.d.n_layers": 5}},
     profiles=pix2pix_profiles(SMALL, note="D ladder 1/16/34/70 px at <= 64 px"),
+    reference_file="pix2pix_cityscapes",
     reference=("patchgan",),
     reference_names={v: (v,) for v in ("1x1", "16x16", "70x70", "286x286")},
+    row_note="(D RF {D_receptive_field}px)",
 )  # fmt: skip

@@ -24,6 +24,7 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from models.contract import DataFacts, View
 from studies import synthetic
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -53,7 +54,6 @@ class DatasetError(ValueError):
 class DataConfig:
     name: str = "synthetic_scenes"  # or a local path: aligned A|B folder, Cityscapes, CIFAR-10 or CelebA root
     size: int = 64  # square crop size fed to the nets, px
-    view: Literal["paired", "unpaired", "unconditional"] = "paired"
     n_train: int = 1000  # synthetic_scenes split sizes (indices [0, n_train), then val, then test)
     n_val: int = 100
     n_test: int = 200
@@ -113,6 +113,25 @@ def read_image(path: Path) -> np.ndarray:
         raise DatasetError(f"{path}: not a readable image ({e})") from None
 
 
+def check_file(path: Path) -> tuple[int, int]:
+    """(width, height) of an image file after a structural check: PNG chunks and CRCs verified, JPEGs
+    decoded at 1/8 scale, others decoded. A fault raises DatasetError naming the file; much cheaper than
+    decoding every pixel of a large dataset, and it catches truncated and corrupted files."""
+    try:
+        with Image.open(path) as im:
+            size = im.size
+            if im.format == "PNG":
+                im.verify()
+            else:
+                im.draft("RGB", (max(1, size[0] // 8), max(1, size[1] // 8)))
+                im.load()
+        return size
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: file not found") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise DatasetError(f"{path}: not a readable image ({e})") from None
+
+
 def _read_label(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as im:
@@ -139,17 +158,32 @@ class _Base(Dataset):
     classes: tuple[str, ...] = ()
     colors: np.ndarray | None = None
     identity: str = ""  # what the data is, for cache keys (segmenter)
+    views: tuple[View, ...] = ("paired", "unconditional")  # the views this layout can give
 
-    def __init__(self, cfg: DataConfig, split: str, augment: bool):
+    def __init__(self, cfg: DataConfig, split: str, augment: bool, view: View = "paired"):
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        self.cfg, self.split, self.augment = cfg, split, augment and cfg.jitter
+        if view not in self.views:
+            raise DatasetError(f"{cfg.name}: {type(self).__name__} data gives the {'/'.join(self.views)} view(s), "
+                               f"not {view!r} (the recipe's)")  # fmt: skip
+        self.cfg, self.split, self.augment, self.view = cfg, split, augment and cfg.jitter, view
 
     @property
     def n_classes(self) -> int:
-        return len(self.classes)
+        return len(self.classes) if self.view != "unconditional" else 0
+
+    def facts(self) -> DataFacts:
+        """What a recipe needs to know to build its nets (channels, classes, size, view)."""
+        item = self[0]
+        return DataFacts(channels_a=item["a"].shape[0] if "a" in item else 0, channels_b=item["b"].shape[0],
+                         n_classes=self.n_classes, size=self.cfg.size, view=self.view)  # fmt: skip
+
+    def validate(self) -> None:
+        """Cheap structural check of every file (header and size, no full decode); DatasetError names the file."""
 
     def _finish(self, item: dict) -> dict:
+        if self.view == "unconditional":
+            item = {k: v for k, v in item.items() if k not in ("a", "label")}
         return jitter(item, self.cfg.size) if self.augment else resize_item(item, self.cfg.size)
 
 
@@ -157,12 +191,13 @@ class SyntheticScenes(_Base):
     """synthetic_scenes (studies/synthetic.py): paired, unpaired (disjoint halves) or photos only."""
 
     classes, colors = synthetic.CLASSES, synthetic.COLORS
+    views = ("paired", "unpaired", "unconditional")
 
-    def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False):
-        super().__init__(cfg, split, augment)
+    def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False, view: View = "paired"):
+        super().__init__(cfg, split, augment, view)
         counts = {"train": cfg.n_train, "val": cfg.n_val, "test": cfg.n_test}
         self.start = sum(counts[s] for s in SPLITS[: SPLITS.index(split)])
-        self.count = counts[split] // 2 if cfg.view == "unpaired" else counts[split]
+        self.count = counts[split] // 2 if view == "unpaired" else counts[split]
         if self.count <= 0:
             raise DatasetError(f"synthetic_scenes: split {split!r} is empty (n_{split}={counts[split]})")
         self.identity = f"synthetic_scenes-v1-seed{cfg.seed}-{cfg.n_train}-{cfg.n_val}-{cfg.n_test}"
@@ -182,9 +217,9 @@ class SyntheticScenes(_Base):
         index = self.start + i
         label, photo = self.scene(index)
         item = {"b": to_tensor(photo), "index": torch.tensor(index)}
-        if self.cfg.view != "unconditional":
+        if self.view != "unconditional":
             item["a"], item["label"] = to_tensor(synthetic.colorize(label)), torch.from_numpy(label)
-        if self.cfg.view == "unpaired":  # B comes from the other half of the split: never the pair of A
+        if self.view == "unpaired":  # B comes from the other half of the split: never the pair of A
             item["b"] = to_tensor(self.scene(index + self.count)[1])
         return self._finish(item)
 
@@ -192,8 +227,8 @@ class SyntheticScenes(_Base):
 class AlignedFolder(_Base):
     """pix2pix-format folder: root/{train,val,test}/*.png, each image A|B side by side."""
 
-    def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False):
-        super().__init__(cfg, split, augment)
+    def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False, view: View = "paired"):
+        super().__init__(cfg, split, augment, view)
         root = Path(cfg.name)
         if not root.is_dir():
             raise DatasetError(f"{root}: dataset folder not found")
@@ -202,6 +237,12 @@ class AlignedFolder(_Base):
 
     def __len__(self) -> int:
         return len(self.files)
+
+    def validate(self) -> None:
+        for path in self.files:
+            w, _ = check_file(path)
+            if w % 2:
+                raise DatasetError(f"{path}: width {w} is odd, so it is not an A|B pair of equal halves")
 
     def __getitem__(self, i: int) -> dict:
         path = self.files[i]
@@ -220,14 +261,24 @@ class Cityscapes(_Base):
 
     classes, colors = CITYSCAPES_CLASSES, CITYSCAPES_COLORS
 
-    def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False):
-        super().__init__(cfg, split, augment)
+    def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False, view: View = "paired"):
+        super().__init__(cfg, split, augment, view)
         root = Path(cfg.name)
         self.photos = _list_images(root / "leftImg8bit" / split, f"Cityscapes leftImg8bit/{split}")
         if not (root / "gtFine" / split).is_dir():
             raise DatasetError(f"{root / 'gtFine' / split}: Cityscapes gtFine/{split} folder not found")
         self.identity = f"cityscapes:{root.resolve()}:{split}:{_fingerprint(self.photos)}"
         self.root = root
+
+    def validate(self) -> None:
+        for photo in self.photos:
+            label = self.label_path(photo)
+            if not label.exists():
+                raise DatasetError(f"{label}: label file of {photo.name} not found")
+            size, label_size = check_file(photo), check_file(label)
+            if size != label_size:
+                raise DatasetError(f"{label}: label map of size {label_size} does not match its photo "
+                                   f"{photo.name} of size {size}")  # fmt: skip
 
     def label_path(self, photo: Path) -> Path:
         rel = photo.relative_to(self.root / "leftImg8bit")
@@ -252,8 +303,11 @@ class Cityscapes(_Base):
 class TorchvisionImages(_Base):
     """CIFAR-10 or CelebA from a local torchvision root (download=False): photos only, as `b`."""
 
-    def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False, kind: str = "cifar10"):
-        super().__init__(cfg, split, augment)
+    views = ("unconditional",)
+
+    def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False, view: View = "unconditional",
+                 kind: str = "cifar10"):  # fmt: skip
+        super().__init__(cfg, split, augment, view)
         import torchvision.datasets as tvd
 
         root = Path(cfg.name)
@@ -283,20 +337,20 @@ def _fingerprint(files: list[Path]) -> str:
     return h.hexdigest()[:12]
 
 
-def make_dataset(cfg: DataConfig, split: str, augment: bool = False) -> _Base:
+def make_dataset(cfg: DataConfig, split: str, augment: bool = False, view: View = "paired") -> _Base:
     """The dataset that `cfg.name` names: synthetic_scenes, or a local root whose layout is detected."""
     if cfg.name == "synthetic_scenes":
-        return SyntheticScenes(cfg, split, augment)
+        return SyntheticScenes(cfg, split, augment, view)
     root = Path(cfg.name)
     if not root.is_dir():
         raise DatasetError(f"{root}: dataset folder not found (or use 'synthetic_scenes')")
     if (root / "gtFine").is_dir() or (root / "leftImg8bit").is_dir():
-        return Cityscapes(cfg, split, augment)
+        return Cityscapes(cfg, split, augment, view)
     if (root / "cifar-10-batches-py").is_dir():
-        return TorchvisionImages(cfg, split, augment, kind="cifar10")
+        return TorchvisionImages(cfg, split, augment, view, kind="cifar10")
     if (root / "celeba").is_dir():
-        return TorchvisionImages(cfg, split, augment, kind="celeba")
+        return TorchvisionImages(cfg, split, augment, view, kind="celeba")
     if any((root / s).is_dir() for s in SPLITS):
-        return AlignedFolder(cfg, split, augment)
+        return AlignedFolder(cfg, split, augment, view)
     expected = "train/ val/ test/ (aligned A|B), gtFine/ + leftImg8bit/, cifar-10-batches-py/ or celeba/"
     raise DatasetError(f"{root}: unrecognised layout; expected {expected}")

@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 RESULTS_COLUMNS = ["study", "run_id", "variant", "seed", "step", "split", "metric", "value"]
-REFERENCE_CSV = Path(__file__).parent / "reference" / "pix2pix_cityscapes.csv"
+REFERENCE_DIR = Path(__file__).parent / "reference"
+NOT_METRICS = ("step", "images", "split")  # keys of a metrics.jsonl row that are not metric values
 
 
 class SchemaError(ValueError):
@@ -65,7 +66,7 @@ def run_rows(study: str, run_id: str, variant: str, seed: int, run_dir: Path) ->
             continue
         rec = json.loads(line)
         for metric, value in rec.items():
-            if metric not in ("step", "split"):
+            if metric not in NOT_METRICS:
                 rows.append({"study": study, "run_id": run_id, "variant": variant, "seed": seed,
                              "step": rec["step"], "split": rec["split"], "metric": metric, "value": value})  # fmt: skip
     return rows
@@ -80,11 +81,11 @@ def merge_results(old: pd.DataFrame | None, new: pd.DataFrame, keys=("run_id", "
     return merged[RESULTS_COLUMNS].reset_index(drop=True)
 
 
-def load_reference(tables: tuple[str, ...], names: dict[str, tuple[str, ...]]) -> pd.DataFrame:
-    """Published values for our variants: columns variant, metric, value, source."""
-    if not tables:
+def load_reference(file: str, tables: tuple[str, ...], names: dict[str, tuple[str, ...]]) -> pd.DataFrame:
+    """Published values for our variants from studies/reference/<file>.csv: variant, metric, value, source."""
+    if not tables or not file:
         return pd.DataFrame(columns=["variant", "metric", "value", "source"])
-    ref = pd.read_csv(REFERENCE_CSV)
+    ref = pd.read_csv(REFERENCE_DIR / f"{file}.csv")
     ref = ref[ref.table.isin(tables)]
     rows = []
     for variant, published in names.items():
@@ -103,6 +104,8 @@ def summary_table(df: pd.DataFrame, split: str = "test") -> pd.DataFrame:
 def format_table(results: pd.DataFrame, metrics: list[str], variants: list[str], reference: pd.DataFrame,
                  extra_rows: dict[str, dict[str, float]], notes: dict[str, str]) -> str:  # fmt: skip
     """Plain-text paper-style table: mean ± std (n) per variant, published value in brackets."""
+    if results[results.split == "test"].empty:
+        return "(no finished run has results)"
     table = summary_table(results)
     metrics = [m for m in metrics if m in table["mean"].columns]
     head = ["variant"] + metrics

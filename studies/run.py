@@ -1,148 +1,58 @@
 """The study runner: `python -m studies.run NAME [--profile ...] [--seeds 0,1,2] [--only RUN] [--set k=v] ...`.
 
-Trains every run of a study (variants x seeds) through models/train.py, scores it with the metrics
-package, and writes runs/<study>/results.csv and runs.csv atomically, then prints the paper-style
-table (mean ± std over seeds, the published value in brackets, the real-photo FCN ceiling). Finished
-runs (a `done` marker) are skipped, interrupted runs resume from their checkpoint, and a failed run is
-recorded with its error while the study goes on.
+Checks every input before any training (studies/execute.py preflight), trains every run of a study
+(variants x seeds) through models/train.py, scores it with the metrics package, and writes
+runs/<study>/results.csv and runs.csv atomically, then prints the paper-style table (mean ± std over
+seeds, the published value in brackets, ceiling rows of the metrics that declare one). Finished runs
+(a `done` marker) are skipped, interrupted runs resume from their checkpoint, and a failed run is
+recorded with its error while the study goes on. An input mistake ends the command with exit code 2
+and one line naming the fault, before anything is trained or written.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import contextlib
 import importlib
-import json
-import platform
-import subprocess
+import re
 import sys
 import time
-import traceback
 from pathlib import Path
 
 import pandas as pd
-import torch
 
-from metrics import METRICS, EvalContext, MetricUnavailable
-from metrics.fcn_score import train_segmenter
-from models.layers import receptive_field
-from models.train import evaluate, resolve_device, seed_everything, train
+from metrics import METRICS
+from models.train import DeviceUnavailable, resolve_device
 from studies import results as R
-from studies.data import make_dataset
-from studies.spec import RunSpec, Study, flatten, parse_set
+from studies.execute import PreflightError, Segmenters, ceiling, preflight, run_one
+from studies.spec import ConfigError, Study, flatten, parse_set
 
-TABLE_METRICS = ["fcn_pixel_acc", "fcn_class_acc", "fcn_class_iou", "ssim", "ms_ssim", "l1", "psnr", "hist_L",
-                 "hist_a", "hist_b", "swd_avg", "ms_ssim_diversity"]  # fmt: skip
 CEILING = "ground truth (real photos)"
+HERE = Path(__file__).parent
 
 
 def list_studies() -> list[str]:
-    return sorted(p.stem for p in Path(__file__).parent.glob("ablation_*.py"))
+    """Modules under studies/ that define a top-level STUDY."""
+    return sorted(p.stem for p in HERE.glob("*.py") if re.search(r"^STUDY = ", p.read_text(), re.M))
 
 
 def load_study(name: str) -> Study:
     if name not in list_studies():
-        raise SystemExit(f"unknown study {name!r}; known: {', '.join(list_studies())}")
+        raise ConfigError(f"unknown study {name!r}; known: {', '.join(list_studies())}")
     return importlib.import_module(f"studies.{name}").STUDY  # the CLI argument is the module name
 
 
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).parent)  # fmt: skip
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
+def table_metrics(runs: list) -> list[str]:
+    """The printed table's columns: each run's metrics' table keys, in the order the runs name them."""
+    keys: dict[str, None] = {}
+    for *_, spec in runs:
+        for m in spec.metrics:
+            keys |= dict.fromkeys(METRICS[m].table_keys)
+    return list(keys)
 
 
-class Segmenters:
-    """One FCN-score segmenter per data config, trained on real train photos on first use, cached on disk."""
-
-    def __init__(self, cache_dir: Path, device: torch.device):
-        self.cache_dir, self.device, self.nets = cache_dir, device, {}
-
-    def get(self, spec: RunSpec):
-        data = dataclasses.replace(spec.data, jitter=False, view="paired")
-        key = (data, spec.eval.segmenter_epochs)
-        if key not in self.nets:
-            train_set = make_dataset(data, "train")
-            print(f"[segmenter] {train_set.identity} at {data.size}px, {spec.eval.segmenter_epochs} epochs (cached)")
-            self.nets[key] = train_segmenter(train_set, train_set.n_classes, size=data.size,
-                                             epochs=spec.eval.segmenter_epochs, seed=0, device=self.device,
-                                             cache_dir=self.cache_dir)  # fmt: skip
-        return self.nets[key]
-
-
-def make_metrics(spec: RunSpec, ctx: EvalContext) -> dict:
-    out = {}
-    for name in spec.metrics:
-        try:
-            out[name] = (METRICS[name], METRICS[name].make(ctx))
-        except MetricUnavailable as e:
-            print(f"[metrics] skipping {name}: {e}")
-    return out
-
-
-def build_recipe(spec: RunSpec):
-    """The run's nets, initialised from the run's own seed, whatever ran before in this process."""
-    seed_everything(spec.train.seed)
-    return spec.build()
-
-
-def execute(spec: RunSpec, run_dir: Path, segmenters: Segmenters, progress: bool) -> dict:
-    recipe = build_recipe(spec)
-    train_set = make_dataset(spec.data, "train", augment=True)
-    test_set = make_dataset(spec.data, "test")
-    device = resolve_device(spec.train.device)
-    ctx = EvalContext(
-        device=device,
-        n_classes=test_set.n_classes,
-        segmenter=(lambda: segmenters.get(spec)) if test_set.n_classes else None,
-        inception_weights=Path(spec.eval.inception_weights) if spec.eval.inception_weights else None,
-    )
-    summary = train(recipe, spec.train, train_set, run_dir, eval_data=test_set, metrics=make_metrics(spec, ctx),
-                    progress=progress)  # fmt: skip
-    rf = {f"{n}_receptive_field": receptive_field(recipe.nets[n]) for n in recipe.d_names}
-    return summary | rf
-
-
-def ceiling(spec: RunSpec, segmenters: Segmenters) -> dict[str, float]:
-    """FCN-score of the segmenter on REAL test photos: the 'ground truth' row of pix2pix Table 1."""
-    test_set = make_dataset(spec.data, "test")
-    if "fcn_score" not in spec.metrics or not test_set.n_classes:
-        return {}
-    device = resolve_device(spec.train.device)
-    ctx = EvalContext(device=device, n_classes=test_set.n_classes, segmenter=lambda: segmenters.get(spec))
-    return evaluate(lambda b: b["b"], test_set, {"fcn_score": (METRICS["fcn_score"], METRICS["fcn_score"].make(ctx))},
-                    device, spec.eval.batch_size)  # fmt: skip
-
-
-def run_one(study: Study, run_id: str, variant: str, seed: int, spec: RunSpec, out: Path, segs: Segmenters,
-            progress: bool) -> dict:  # fmt: skip
-    run_dir = out / study.name / run_id
-    status_path = run_dir / "run.json"
-    if (run_dir / "done").exists():
-        print(f"[{run_id}] done already, skipped")
-        return json.loads(status_path.read_text()) if status_path.exists() else {"status": "done"}
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config = {"recipe": spec.recipe, **dataclasses.asdict(spec)}
-    R.write_json_atomic(config, run_dir / "config.json")
-    print(f"[{run_id}] {'resuming' if (run_dir / 'checkpoint.pt').exists() else 'training'} -> {run_dir}")
-    t0 = time.perf_counter()
-    status = {"status": "running", "error": "", "torch": torch.__version__, "python": platform.python_version(),
-              "git_commit": git_commit(), "threads": torch.get_num_threads()}  # fmt: skip
-    try:
-        summary = execute(spec, run_dir, segs, progress)
-        status |= {k: v for k, v in summary.items() if k != "metrics"} | {"status": "done"}
-    except Exception as e:  # noqa: BLE001 - a failed run must not kill the study
-        status |= {"status": "failed", "error": f"{type(e).__name__}: {e}"}
-        (run_dir / "error.txt").write_text(traceback.format_exc())
-        print(f"[{run_id}] FAILED: {status['error']} (traceback in {run_dir / 'error.txt'})")
-    status["wall_seconds"] = time.perf_counter() - t0
-    R.write_json_atomic(status, status_path)
-    if status["status"] == "done":
-        (run_dir / "done").touch()
-    return status
+def _flat(spec) -> dict:
+    return {k: str(v) if isinstance(v, tuple) else v for k, v in flatten(spec).items()}
 
 
 def write_tables(study: Study, runs: list, statuses: dict, out: Path, ceiling_values: dict) -> pd.DataFrame:
@@ -160,37 +70,36 @@ def write_tables(study: Study, runs: list, statuses: dict, out: Path, ceiling_va
         st = statuses.get(run_id) or {"status": "not run"}
         protocols = "; ".join(METRICS[m].protocol for m in spec.metrics if m in METRICS)
         run_table.append({"study": study.name, "run_id": run_id, "variant": variant, "seed": seed,
-                          "question": study.question, **st, "metric_protocol": protocols,
-                          **{k: str(v) if isinstance(v, tuple) else v for k, v in flatten(spec).items()}})  # fmt: skip
+                          "question": study.question, **st, "metric_protocol": protocols, **_flat(spec)})  # fmt: skip
     old_runs = pd.read_csv(study_dir / "runs.csv") if (study_dir / "runs.csv").exists() else None
     table = pd.DataFrame(run_table)
     if old_runs is not None:
         table = pd.concat([old_runs[~old_runs.run_id.isin(table.run_id)], table], ignore_index=True)
     R.write_csv_atomic(table, study_dir / "runs.csv")
     info = {"name": study.name, "question": study.question, "variants": list(study.variants),
-            "base": {k: str(v) if isinstance(v, tuple) else v for k, v in flatten(study.base).items()},
+            "base": _flat(runs[0][3]) if runs else _flat(study.base), "reference_file": study.reference_file,
             "reference": list(study.reference), "reference_names": study.reference_names}  # fmt: skip
     R.write_json_atomic(info, study_dir / "study.json")
     return results
 
 
-def print_table(study: Study, results: pd.DataFrame, statuses: dict, profile: str) -> None:
-    ours = results[results.split == "test"]
-    ref = R.load_reference(study.reference, study.reference_names)
+def print_table(study: Study, runs: list, results: pd.DataFrame, statuses: dict, profile: str) -> None:
+    ref = R.load_reference(study.reference_file, study.reference, study.reference_names)
     notes = {}
-    for st_id, st in statuses.items():
-        rf = st.get("D_receptive_field")
-        if rf:
-            notes[st_id.rsplit("-s", 1)[0]] = f"(D RF {rf}px)"
+    for run_id, variant, _, _ in runs:
+        st = statuses.get(run_id, {})
+        with contextlib.suppress(KeyError, ValueError, IndexError):  # a failed run has no diagnostics
+            notes[variant] = study.row_note.format(**st) if study.row_note else ""
     ceil = results[results.split == "ceiling"].set_index("metric").value.to_dict()
     print(f"\n{study.name}: {study.question}  [profile {profile}; mean±std over seeds]")
-    print(R.format_table(ours, TABLE_METRICS, list(study.variants), ref, {CEILING: ceil} if ceil else {}, notes))
+    print(R.format_table(results[results.split == "test"], table_metrics(runs), list(study.variants), ref,
+                         {CEILING: ceil} if ceil else {}, notes))  # fmt: skip
     if len(ref):
-        print("[x.xx] = published value (Isola et al. 2017, Cityscapes labels->photo at 256 px, FCN-8s): "
-              "a different dataset and segmenter, for orientation only.")  # fmt: skip
-    failed = {k: v["error"] for k, v in statuses.items() if v.get("status") == "failed"}
-    for run_id, err in failed.items():
-        print(f"FAILED {run_id}: {err}")
+        sources = "; ".join(dict.fromkeys(ref.source))
+        print(f"[x.xx] = published value ({sources}): another dataset and model, for orientation only.")
+    for run_id, st in statuses.items():
+        if st.get("status") == "failed":
+            print(f"FAILED {run_id}: {st['error']}")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -199,66 +108,81 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--profile", default="quick", help="smoke | quick | paper")
     p.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2 (default: the study's)")
     p.add_argument("--only", action="append", help="run id(s) to run, e.g. 70x70-s0")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. train.steps=500")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. train.images=4800")
     p.add_argument("--data", help="local dataset root (aligned A|B folder, Cityscapes, CIFAR-10/CelebA)")
     p.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"])
     p.add_argument("--out", default="runs", type=Path)
     p.add_argument("--dry-run", action="store_true", help="print the resolved runs and their overrides, then exit")
     p.add_argument("--shard", help="i/n: run only every n-th run starting at i (0-based)")
+    p.add_argument("--restart", action="store_true", help="discard the selected runs' directories and train anew")
     p.add_argument("--list", action="store_true", help="list studies and profiles")
     p.add_argument("--inception-weights", help="local Inception-v3 weights for FID/KID (never downloaded)")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    if args.list or not args.study:
-        for name in list_studies():
-            s = load_study(name)
-            print(f"{name}: {s.question}\n  variants: {', '.join(s.variants)}; profiles: {', '.join(s.profiles)}")
-        return 0
-    study = load_study(args.study)
+def select_runs(study: Study, args) -> list:
+    """The runs the flags ask for; ConfigError on a bad seed list, run id or shard."""
     sets = dict(parse_set(s) for s in args.set)
-    if args.data:
-        sets["data.name"] = args.data
-    if args.device:
-        sets["train.device"] = args.device
-    if args.inception_weights:
-        sets["eval.inception_weights"] = args.inception_weights
-    seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
+    for flag, key in (
+        ("data", "data.name"),
+        ("device", "train.device"),
+        ("inception_weights", "eval.inception_weights"),
+    ):
+        if getattr(args, flag):
+            sets[key] = getattr(args, flag)
     try:
-        runs = study.runs(args.profile, seeds, sets)
-    except KeyError as e:
-        print(f"error: {e.args[0]}", file=sys.stderr)
-        return 2
+        seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
+    except ValueError:
+        raise ConfigError(f"--seeds expects comma-separated integers, got {args.seeds!r}") from None
+    runs = study.runs(args.profile, seeds, sets)
     if args.only:
         unknown = set(args.only) - {r[0] for r in runs}
         if unknown:
-            print(f"error: unknown run id(s) {sorted(unknown)}; known: {[r[0] for r in runs]}", file=sys.stderr)
-            return 2
+            raise ConfigError(f"unknown run id(s) {sorted(unknown)}; known: {', '.join(r[0] for r in runs)}")
         runs = [r for r in runs if r[0] in args.only]
     if args.shard:
-        i, n = (int(v) for v in args.shard.split("/"))
-        runs = runs[i::n]
-    if args.dry_run:
-        base = flatten(study.base)
-        print(f"{study.name} [{args.profile}]: {len(runs)} run(s)")
-        for run_id, _, _, spec in runs:
-            diff = {k: v for k, v in flatten(spec).items() if base.get(k) != v}
-            print(f"  {run_id}: {diff}")
-        return 0
-    device = resolve_device(sets.get("train.device", study.base.train.device))
-    segs = Segmenters(args.out / ".cache", device)
-    t0 = time.perf_counter()
-    statuses = {r[0]: run_one(study, *r, args.out, segs, not args.no_progress) for r in runs}
+        m = re.fullmatch(r"(\d+)/(\d+)", args.shard)
+        if not m or int(m[2]) == 0 or int(m[1]) >= int(m[2]):
+            raise ConfigError(f"--shard expects i/n with 0 <= i < n, got {args.shard!r}")
+        runs = runs[int(m[1]) :: int(m[2])]
+    for *_, spec in runs:
+        resolve_device(spec.train.device)  # DeviceUnavailable before anything is built
+    return runs
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.list or not args.study:
+            for name in list_studies():
+                s = load_study(name)
+                print(f"{name}: {s.question}\n  variants: {', '.join(s.variants)}; profiles: {', '.join(s.profiles)}")
+            return 0
+        study = load_study(args.study)
+        runs = select_runs(study, args)
+        if args.dry_run:
+            base = flatten(study.base)
+            print(f"{study.name} [{args.profile}]: {len(runs)} run(s)")
+            for run_id, _, _, spec in runs:
+                print(f"  {run_id}: { ({k: v for k, v in flatten(spec).items() if base.get(k) != v}) }")
+            return 0
+        preflight(study.name, runs, args.out, args.restart)
+    except (ConfigError, PreflightError, DeviceUnavailable) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    segs = Segmenters(args.out / ".cache", resolve_device(runs[0][3].train.device) if runs else None)
+    t0, statuses = time.perf_counter(), {}
+    for i, (run_id, _, _, spec) in enumerate(runs):
+        statuses[run_id] = run_one(study.name, run_id, spec, args.out, segs, not args.no_progress,
+                                   f"[{i + 1}/{len(runs)} {run_id}]")  # fmt: skip
     try:
         ceil = ceiling(runs[0][3], segs) if runs else {}
-    except Exception as e:  # noqa: BLE001
-        print(f"[ceiling] failed: {e}")
+    except Exception as e:  # noqa: BLE001 - the tables are still written without the ceiling row
+        print(f"[ceiling] failed: {type(e).__name__}: {e}")
         ceil = {}
     results = write_tables(study, runs, statuses, args.out, ceil)
-    print_table(study, results, statuses, args.profile)
+    print_table(study, runs, results, statuses, args.profile)
     print(f"\nwrote {args.out / study.name / 'results.csv'} and runs.csv in {time.perf_counter() - t0:.0f} s")
     return 1 if any(s.get("status") == "failed" for s in statuses.values()) else 0
 

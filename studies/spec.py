@@ -1,33 +1,33 @@
 """Study and run specifications: RunSpec (one run's whole config), Study (variants x seeds x profiles),
-and the one `override(cfg, "a.b.c", value)` helper that serves studies and the CLI's --set.
+the one typed `override(cfg, "a.b.c", value)` helper that serves studies and the CLI's --set, and a
+run's identity (the config fields that decide its results).
 
 A study asks one question by varying one set of field paths; every variant must override the same
-paths (checked). Run ids are deterministic: `<variant>-s<seed>`. A profile sets sizes and steps
-(smoke / quick / paper) and may re-map variants to its resolution (see ablation_patchgan).
+paths (checked). Run ids are deterministic: `<variant>-s<seed>`. The settings of a run are applied in
+one order: the recipe's paper defaults, the study's settings, the profile (sizes and lengths: smoke /
+quick / paper), the variant, then --set. A variant may change the recipe ("recipe": "cyclegan"); the
+model config then starts from that recipe's defaults.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
+import hashlib
+import json
+import types
+import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from models import RECIPES
-from models.pix2pix import Pix2PixConfig
 from models.train import TrainConfig
 from studies.data import DataConfig
 
-PIX2PIX_METRICS = (
-    "fcn_score",
-    "ssim",
-    "ms_ssim",
-    "l1",
-    "psnr",
-    "hist_intersection",
-    "swd",
-    "ms_ssim_diversity",
-)
+
+class ConfigError(ValueError):
+    """An unknown config field or a value of the wrong type; the message names the field and what it takes."""
 
 
 @dataclass(frozen=True)
@@ -40,42 +40,118 @@ class EvalConfig:
 @dataclass(frozen=True)
 class RunSpec:
     recipe: str = "pix2pix"  # key of models.RECIPES
-    model: Any = field(default_factory=Pix2PixConfig)  # the recipe's config dataclass
+    model: Any = None  # the recipe's Config dataclass; None = its defaults
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
-    metrics: tuple[str, ...] = PIX2PIX_METRICS  # keys of metrics.METRICS
+    metrics: tuple[str, ...] | None = None  # keys of metrics.METRICS; None = the recipe's defaults
 
-    def build(self):
+    def __post_init__(self):
         if self.recipe not in RECIPES:
-            raise KeyError(f"unknown recipe {self.recipe!r}; known: {sorted(RECIPES)}")
-        recipe_cls, cfg_cls = RECIPES[self.recipe]
-        if not isinstance(self.model, cfg_cls):
-            raise TypeError(f"recipe {self.recipe!r} needs a {cfg_cls.__name__}, got {type(self.model).__name__}")
-        return recipe_cls(self.model)
+            raise ConfigError(f"unknown recipe {self.recipe!r}; known: {', '.join(sorted(RECIPES))}")
+        cls = RECIPES[self.recipe]
+        if self.model is None:
+            object.__setattr__(self, "model", cls.Config())
+        elif not isinstance(self.model, cls.Config):
+            raise ConfigError(f"recipe {self.recipe!r} needs a {cls.Config.__name__}, got {type(self.model).__name__}")
+        if self.metrics is None:
+            object.__setattr__(self, "metrics", tuple(cls.metrics))
+
+    @property
+    def recipe_cls(self) -> type:
+        return RECIPES[self.recipe]
 
 
-def override(cfg, dotted: str, value):
-    """Copy of `cfg` with field `a.b.c` set to `value`; unknown names raise KeyError listing valid ones."""
+class CliValue(str):
+    """A raw --set value: parsed by the type of the field it sets (a str field keeps it verbatim)."""
+
+
+def _hints(cls) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _check(value, hint, where: str):
+    """`value` as the type `hint` wants it (int -> float, list -> tuple), or ConfigError naming `where`."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if isinstance(value, CliValue) and hint is not str and str not in args:
+        with contextlib.suppress(ValueError, SyntaxError):  # else left a string: the checks say what was expected
+            value = ast.literal_eval(value)
+    ok, out = True, value
+    if hint is Any:
+        pass
+    elif origin in (typing.Union, types.UnionType):
+        for a in args:
+            try:
+                return _check(value, a, where)
+            except ConfigError:
+                continue
+        ok = False
+    elif hint is type(None):
+        ok = value is None
+    elif origin is Literal:
+        ok = value in args
+    elif hint is bool:
+        ok = isinstance(value, bool)
+    elif hint is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif hint is float:
+        ok, out = isinstance(value, int | float) and not isinstance(value, bool), value
+        out = float(value) if ok else value
+    elif hint is str:
+        ok = isinstance(value, str)
+        out = str(value) if ok else value
+    elif origin is tuple:
+        ok = isinstance(value, tuple | list)
+        if ok:
+            items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
+            ok = len(items) == len(value)
+            out = tuple(_check(v, a, where) for v, a in zip(value, items)) if ok else value
+    elif origin is dict:
+        ok = isinstance(value, dict)
+    elif dataclasses.is_dataclass(hint) and not isinstance(value, hint):
+        names = ", ".join(f.name for f in dataclasses.fields(hint))
+        raise ConfigError(f"{where} is a group of fields ({hint.__name__}); set one of: {names}")
+    if not ok:
+        raise ConfigError(f"{where} expects {_describe(hint)}, got {value!r}")
+    return out
+
+
+def _describe(hint) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args)
+    if hint is type(None):
+        return "None"
+    return getattr(hint, "__name__", str(hint)).replace("NoneType", "None") if origin is None else str(hint)
+
+
+def override(cfg, dotted: str, value, _path: str = ""):
+    """Copy of `cfg` with field `a.b.c` set to `value`, type-checked; unknown names list the valid ones."""
     head, _, rest = dotted.partition(".")
+    where = f"{_path}{head}"
     if not dataclasses.is_dataclass(cfg):
-        raise KeyError(f"cannot set {dotted!r}: {type(cfg).__name__} has no fields")
+        raise ConfigError(f"cannot set {where}: {type(cfg).__name__} has no fields")
     names = [f.name for f in dataclasses.fields(cfg)]
     if head not in names:
-        raise KeyError(f"{type(cfg).__name__} has no field {head!r}; valid: {', '.join(names)}")
-    new = override(getattr(cfg, head), rest, value) if rest else value
+        raise ConfigError(f"{type(cfg).__name__} has no field {head!r} (in {where}); valid: {', '.join(names)}")
+    if rest:
+        new = override(getattr(cfg, head), rest, value, where + ".")
+    elif isinstance(cfg, RunSpec) and head == "recipe":
+        value = _check(value, str, where)
+        return RunSpec(recipe=value, data=cfg.data, train=cfg.train, eval=cfg.eval)  # model and metrics anew
+    else:
+        new = _check(value, _hints(type(cfg))[head], where)
     return dataclasses.replace(cfg, **{head: new})
 
 
-def parse_set(item: str) -> tuple[str, Any]:
-    """'train.steps=1000' -> ('train.steps', 1000); values via ast.literal_eval, else kept as strings."""
+def parse_set(item: str) -> tuple[str, CliValue]:
+    """'train.images=1000' -> ('train.images', CliValue('1000')); the field's type parses the value."""
     key, sep, raw = item.partition("=")
-    if not sep or not key:
-        raise ValueError(f"--set expects key=value, got {item!r}")
-    try:
-        return key.strip(), ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        return key.strip(), raw
+    if not sep or not key.strip():
+        raise ConfigError(f"--set expects key=value, got {item!r}")
+    return key.strip(), CliValue(raw.strip())
 
 
 def flatten(cfg, prefix: str = "") -> dict[str, Any]:
@@ -86,6 +162,47 @@ def flatten(cfg, prefix: str = "") -> dict[str, Any]:
         key = f"{prefix}{f.name}"
         out |= flatten(v, key + ".") if dataclasses.is_dataclass(v) else {key: v}
     return out
+
+
+def from_dict(cls, d: dict):
+    """Rebuild a (nested) frozen dataclass from `dataclasses.asdict` output (config.json)."""
+    hints, kw = _hints(cls), {}
+    for f in dataclasses.fields(cls):
+        if f.name not in d:
+            continue
+        hint, v = hints[f.name], d[f.name]
+        if dataclasses.is_dataclass(hint) and isinstance(v, dict):
+            v = from_dict(hint, v)
+        kw[f.name] = _check(v, hint, f"{cls.__name__}.{f.name}") if not dataclasses.is_dataclass(hint) else v
+    return cls(**kw)
+
+
+def spec_from_config(config: dict) -> RunSpec:
+    """The RunSpec a run's config.json describes."""
+    recipe = config.get("recipe", "pix2pix")
+    if recipe not in RECIPES:
+        raise ConfigError(f"config names recipe {recipe!r}, unknown here; known: {', '.join(sorted(RECIPES))}")
+    model = from_dict(RECIPES[recipe].Config, config.get("model") or {})
+    rest = {k: v for k, v in config.items() if k not in ("model", "recipe")}
+    return dataclasses.replace(from_dict(RunSpec, {"recipe": recipe, **rest}), model=model)
+
+
+NOT_IDENTITY = {"train.device", "train.log_every", "train.ckpt_every", "train.sample_every", "train.compile"}
+
+
+def identity(spec: RunSpec) -> dict[str, str]:
+    """The flattened config fields that decide a run's results (bookkeeping such as the device left out)."""
+    return {k: json.dumps(v, default=str) for k, v in flatten(spec).items() if k not in NOT_IDENTITY}
+
+
+def config_hash(spec: RunSpec) -> str:
+    return hashlib.sha1(json.dumps(identity(spec), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def config_diff(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    """'field: old -> new' for every identity field that differs."""
+    keys = sorted(set(old) | set(new))
+    return [f"{k}: {old.get(k, '(absent)')} -> {new.get(k, '(absent)')}" for k in keys if old.get(k) != new.get(k)]
 
 
 @dataclass(frozen=True)
@@ -103,8 +220,11 @@ class Study:
     variants: dict[str, dict[str, Any]]
     profiles: dict[str, Profile]
     seeds: tuple[int, ...] = (0,)
-    reference: tuple[str, ...] = ()  # tables of studies/reference/pix2pix_cityscapes.csv
+    settings: dict[str, Any] = field(default_factory=dict)  # dotted overrides of the study, for every profile
+    reference_file: str = ""  # studies/reference/<file>.csv: published rows (table, variant, metric, value, source)
+    reference: tuple[str, ...] = ()  # which tables of that file
     reference_names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # variant -> published rows
+    row_note: str = ""  # per-row note from each run's describe(), e.g. "(D RF {D_receptive_field}px)"
 
     def __post_init__(self):
         for name, profile in [("", None), *self.profiles.items()]:
@@ -113,20 +233,26 @@ class Study:
             if len(set(paths.values())) > 1:
                 raise ValueError(f"study {self.name}{' profile ' + name if name else ''}: variants must override "
                                  f"the same fields, got {({v: sorted(p) for v, p in paths.items()})}")  # fmt: skip
+        if self.reference and not self.reference_file:
+            raise ValueError(f"study {self.name}: reference tables {self.reference} need a reference_file")
 
     def variant_overrides(self, variant: str, profile: str) -> dict[str, Any]:
         return self.profiles[profile].variants.get(variant, self.variants[variant])
 
     def runs(self, profile: str = "quick", seeds=None, sets: dict[str, Any] | None = None):
-        """[(run_id, variant, seed, RunSpec)] for every variant x seed, profile and --set applied."""
+        """[(run_id, variant, seed, RunSpec)] for every variant x seed, in the order of the module docstring."""
         if profile not in self.profiles:
-            raise KeyError(f"study {self.name} has no profile {profile!r}; known: {sorted(self.profiles)}")
+            raise ConfigError(f"study {self.name} has no profile {profile!r}; known: {', '.join(self.profiles)}")
         out = []
         for variant in self.variants:
             for seed in seeds if seeds is not None else self.seeds:
-                spec = self.base
-                for k, v in {**self.profiles[profile].settings, **self.variant_overrides(variant, profile),
-                             **(sets or {}), "train.seed": seed}.items():  # fmt: skip
-                    spec = override(spec, k, v)
+                layers = [self.settings, self.profiles[profile].settings, self.variant_overrides(variant, profile),
+                          sets or {}, {"train.seed": seed}]  # fmt: skip
+                recipe = next((layer["recipe"] for layer in reversed(layers) if "recipe" in layer), self.base.recipe)
+                spec = override(self.base, "recipe", recipe) if recipe != self.base.recipe else self.base
+                for layer in [spec.recipe_cls.defaults, *layers]:
+                    for k, v in layer.items():
+                        if k != "recipe":
+                            spec = override(spec, k, v)
                 out.append((f"{variant}-s{seed}", variant, seed, spec))
         return out

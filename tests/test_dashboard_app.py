@@ -33,7 +33,7 @@ def test_study_page_and_query_params(runs, monkeypatch):
     at = _app(runs, monkeypatch, "study", {"study": "ablation_loss", "metric": "l1"})
     assert at.subheader[0].value == "Question of ablation_loss?"
     table = at.dataframe[0].value
-    assert "published (Cityscapes, 256 px)" in set(table.kind) and "ceiling (real photos)" in set(table.kind)
+    assert "published (another dataset)" in set(table.kind) and "ceiling (real photos)" in set(table.kind)
     assert at.selectbox(key="pick_metric").value == "l1" and at.query_params["study"] == "ablation_loss"
     assert set(at.dataframe[1].value.field) == {"model.loss"}  # config differences from the base
 

@@ -45,14 +45,15 @@ def test_synthetic_paired_matches_generator():
 
 
 def test_synthetic_unpaired_and_unconditional():
-    cfg = DataConfig(size=32, n_train=10, view="unpaired")
-    ds = make_dataset(cfg, "train")
+    cfg = DataConfig(size=32, n_train=10)
+    ds = make_dataset(cfg, "train", view="unpaired")
     assert len(ds) == 5
     _, photo_of_a = render_scene(0, 0, 32)
     assert not np.array_equal(D.to_uint8(ds[0]["b"]), photo_of_a)  # B is another scene's photo
     assert np.array_equal(D.to_uint8(ds[0]["b"]), render_scene(0, 5, 32)[1])
-    photos = make_dataset(DataConfig(size=32, n_train=4, view="unconditional"), "train")
-    assert set(photos[0]) == {"b", "index"}
+    photos = make_dataset(DataConfig(size=32, n_train=4), "train", view="unconditional")
+    assert set(photos[0]) == {"b", "index"} and photos.n_classes == 0
+    assert photos.facts().channels_a == 0 and ds.facts().view == "unpaired" and ds.facts().n_classes == 8
 
 
 def test_jitter_is_shared_between_input_target_and_label():
@@ -122,6 +123,27 @@ def test_aligned_errors(aligned, tmp_path):
         make_dataset(DataConfig(name=str(tmp_path / "junk")), "train")
 
 
+def test_validate_finds_every_broken_file_without_decoding_all(aligned):
+    make_dataset(DataConfig(name=str(aligned)), "train").validate()  # a good folder passes
+    good = (aligned / "train" / "1.png").read_bytes()
+    (aligned / "train" / "1.png").write_bytes(good[: len(good) * 2 // 3])  # a truncated download
+    with pytest.raises(DatasetError, match=r"train/1\.png: not a readable image"):
+        make_dataset(DataConfig(name=str(aligned)), "train").validate()
+    broken = bytearray(good)
+    broken[len(good) // 2] ^= 0xFF  # one flipped byte inside the image data: the chunk CRC fails
+    (aligned / "train" / "1.png").write_bytes(bytes(broken))
+    with pytest.raises(DatasetError, match=r"1\.png: not a readable image"):
+        make_dataset(DataConfig(name=str(aligned)), "train").validate()
+    _save(aligned / "train" / "1.png", _rgb(10, 21))
+    with pytest.raises(DatasetError, match=r"1\.png: width 21 is odd"):
+        make_dataset(DataConfig(name=str(aligned)), "train").validate()
+    _save(aligned / "train" / "1.jpg", _rgb(10, 20))
+    (aligned / "train" / "1.png").unlink()
+    (aligned / "train" / "1.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with pytest.raises(DatasetError, match=r"1\.jpg: not a readable image"):
+        make_dataset(DataConfig(name=str(aligned)), "train").validate()
+
+
 # --- Cityscapes --------------------------------------------------------------------------------
 
 
@@ -156,6 +178,17 @@ def test_cityscapes_errors(cityscapes):
         make_dataset(DataConfig(name=str(cityscapes)), "train")
 
 
+def test_cityscapes_validate(cityscapes):
+    make_dataset(DataConfig(name=str(cityscapes)), "val").validate()
+    lbl = cityscapes / "gtFine/val/aachen/aachen_000001_000019_gtFine_labelIds.png"
+    _save(lbl, np.zeros((20, 40), np.uint8))
+    with pytest.raises(DatasetError, match=r"labelIds\.png: label map of size \(40, 20\) does not match"):
+        make_dataset(DataConfig(name=str(cityscapes)), "val").validate()
+    lbl.unlink()
+    with pytest.raises(DatasetError, match=r"000001_000019_gtFine_labelIds\.png: label file of .* not found"):
+        make_dataset(DataConfig(name=str(cityscapes)), "val").validate()
+
+
 # --- torchvision roots -------------------------------------------------------------------------
 
 
@@ -176,7 +209,9 @@ def test_cifar10_root(tmp_path, monkeypatch):
     ):
         (base / name).write_bytes(pickle.dumps(batch))
     (base / "batches.meta").write_bytes(pickle.dumps({"label_names": [str(i) for i in range(10)]}))
-    ds = make_dataset(DataConfig(name=str(tmp_path), size=32), "train")
+    with pytest.raises(DatasetError, match="gives the unconditional view"):
+        make_dataset(DataConfig(name=str(tmp_path), size=32), "train", view="paired")
+    ds = make_dataset(DataConfig(name=str(tmp_path), size=32), "train", view="unconditional")
     assert len(ds) == 25
     _check_item(ds[0], 32, keys=("b",))
 
@@ -184,7 +219,7 @@ def test_cifar10_root(tmp_path, monkeypatch):
 def test_cifar10_missing(tmp_path):
     (tmp_path / "cifar-10-batches-py").mkdir()
     with pytest.raises(DatasetError, match="no cifar10 dataset found"):
-        make_dataset(DataConfig(name=str(tmp_path)), "train")
+        make_dataset(DataConfig(name=str(tmp_path)), "train", view="unconditional")
 
 
 def test_celeba_root(tmp_path, monkeypatch):
@@ -204,7 +239,7 @@ def test_celeba_root(tmp_path, monkeypatch):
         f"6\n{marks}\n" + "".join(f"{n}" + " 1" * 10 + "\n" for n in names)
     )
     (base / "list_attr_celeba.txt").write_text("6\nSmiling Young\n" + "".join(f"{n} 1 -1\n" for n in names))
-    ds = make_dataset(DataConfig(name=str(tmp_path), size=32), "val")
+    ds = make_dataset(DataConfig(name=str(tmp_path), size=32), "val", view="unconditional")
     assert len(ds) == 2
     _check_item(ds[0], 32, keys=("b",))
 

@@ -13,7 +13,7 @@ def _inputs(gen):
     fake = torch.rand(6, 3, 32, 32, generator=gen) * 2 - 1
     real = (fake + 0.3 * torch.randn(fake.shape, generator=gen)).clamp(-1, 1)
     label = torch.randint(0, 4, (6, 32, 32), generator=gen)
-    return {"fake": fake, "real": real, "label": label}
+    return {"fake_b": fake, "b": real, "label": label}
 
 
 def _ctx():

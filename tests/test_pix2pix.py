@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from models.contract import DataFacts, Progress
 from models.layers import count_parameters, receptive_field
 from models.losses import gan_loss
 from models.pix2pix import (
@@ -74,28 +75,42 @@ def test_gan_losses(kind):
         gan_loss(logits, True, "wasserstein")
 
 
+FACTS = DataFacts(channels_a=3, channels_b=3, n_classes=8, size=32, view="paired")
+T0 = Progress(0, 0, 100)
+
+
 @pytest.mark.parametrize("loss", ["l1", "gan", "cgan", "l1+gan", "l1+cgan"])
 def test_recipe_terms_and_d_input(loss):
     cfg = Pix2PixConfig(g=UNetConfig(num_downs=5, ngf=4), loss=loss)
-    r = Pix2Pix(cfg)
+    r = Pix2Pix(cfg, FACTS)
     batch = {"a": torch.randn(2, 3, 32, 32), "b": torch.randn(2, 3, 32, 32).clamp(-1, 1)}
-    out = r.forward(batch, 0.0)
-    assert set(r.g_losses(batch, out)) == ({"gan"} if "gan" in loss else set()) | ({"l1"} if "l1" in loss else set())
-    assert set(r.d_losses(batch, out)) == (set() if loss == "l1" else {"real", "fake"})
+    out = r.forward(batch, T0)
+    expected_g = ({"gan"} if "gan" in loss else set()) | ({"l1"} if "l1" in loss else set())
+    assert set(r.losses("g", batch, out, T0)) == expected_g
+    assert set(r.groups) == ({"g"} if loss == "l1" else {"g", "d"})
     if loss != "l1":
+        assert set(r.losses("d", batch, out, T0)) == {"real", "fake"}
         assert r.nets["D"].model[0].in_channels == (6 if loss.endswith("cgan") else 3)
+        assert r.describe(T0)["D_receptive_field"] == 70
+
+
+def test_channels_come_from_the_data():
+    r = Pix2Pix(Pix2PixConfig(g=UNetConfig(num_downs=5, ngf=4)), DataFacts(1, 3, 0, 32, "paired"))
+    assert r.nets["G"].model.model[0].in_channels == 1 and r.nets["D"].model[0].in_channels == 4
+    assert r.translate({"a": torch.randn(2, 1, 32, 32)}, T0)["fake_b"].shape == (2, 3, 32, 32)
 
 
 def test_eval_mode_switch_and_buffers_restored():
-    r = Pix2Pix(Pix2PixConfig(g=UNetConfig(num_downs=6, ngf=4)))  # one dropout block
+    r = Pix2Pix(Pix2PixConfig(g=UNetConfig(num_downs=6, ngf=4)), FACTS)  # one dropout block
     batch = {"a": torch.randn(4, 3, 64, 64)}
     before = [b.clone() for b in r.nets["G"].buffers()]
     torch.manual_seed(0)
-    a = r.translate(batch)
+    a = r.translate(batch, T0)["fake_b"]
     torch.manual_seed(1)
-    b = r.translate(batch)
+    b = r.translate(batch, T0)["fake_b"]
     assert not torch.equal(a, b)  # paper default: dropout at test time -> stochastic
     assert all(torch.equal(x, y) for x, y in zip(before, r.nets["G"].buffers()))
-    r_eval = Pix2Pix(Pix2PixConfig(g=UNetConfig(num_downs=6, ngf=4), eval_mode=True))
-    assert torch.equal(r_eval.translate(batch), r_eval.translate(batch))  # running stats, no dropout
-    assert torch.equal(r_eval.translate({"a": batch["a"][:1]}), r_eval.translate(batch)[:1])  # batch-independent
+    r_eval = Pix2Pix(Pix2PixConfig(g=UNetConfig(num_downs=6, ngf=4), eval_mode=True), FACTS)
+    fake = r_eval.translate(batch, T0)["fake_b"]
+    assert torch.equal(r_eval.translate(batch, T0)["fake_b"], fake)  # running stats, no dropout
+    assert torch.equal(r_eval.translate({"a": batch["a"][:1]}, T0)["fake_b"], fake[:1])  # batch-independent

@@ -6,9 +6,11 @@ import pandas as pd
 import pytest
 import torch
 
+from studies import execute
 from studies import run as runner
+from studies.data import make_dataset
 from studies.results import RESULTS_COLUMNS, SchemaError, merge_results, read_results
-from studies.spec import Profile, RunSpec, Study, override, parse_set
+from studies.spec import ConfigError, Profile, RunSpec, Study, override, parse_set
 
 
 @pytest.fixture(scope="module")
@@ -52,14 +54,14 @@ def test_finished_runs_are_skipped(smoke, capsys):
 
 
 def test_failure_is_isolated_and_resume_continues(tmp_path, monkeypatch, capsys):
-    real_execute = runner.execute
+    real_execute = execute.execute
 
-    def flaky(spec, run_dir, segs, progress):
+    def flaky(spec, run_dir, segs, progress, desc):
         if run_dir.name == "16x16-s0":
             raise RuntimeError("boom")
-        return real_execute(spec, run_dir, segs, progress)
+        return real_execute(spec, run_dir, segs, progress, desc)
 
-    monkeypatch.setattr(runner, "execute", flaky)
+    monkeypatch.setattr(execute, "execute", flaky)
     args = ["ablation_patchgan", "--profile", "smoke", "--out", str(tmp_path), "--only", "1x1-s0", "--only",
             "16x16-s0", "--no-progress"]  # fmt: skip
     assert runner.main(args) == 1
@@ -67,25 +69,27 @@ def test_failure_is_isolated_and_resume_continues(tmp_path, monkeypatch, capsys)
     assert runs.loc["16x16-s0", "status"] == "failed" and "boom" in runs.loc["16x16-s0", "error"]
     assert runs.loc["1x1-s0", "status"] == "done"
     assert "RuntimeError: boom" in (tmp_path / "ablation_patchgan" / "16x16-s0" / "error.txt").read_text()
-    monkeypatch.setattr(runner, "execute", real_execute)
+    monkeypatch.setattr(execute, "execute", real_execute)
     assert runner.main(args) == 0  # the failed run is retried, the finished one skipped
     runs = pd.read_csv(tmp_path / "ablation_patchgan" / "runs.csv").set_index("run_id")
     assert set(runs.status) == {"done"}
 
 
-def test_interrupted_run_resumes_from_checkpoint(tmp_path, capsys):
-    args = [
-        "ablation_patchgan",
-        "--profile",
-        "smoke",
-        "--out",
-        str(tmp_path),
-        "--only",
-        "1x1-s0",
-        "--no-progress",
-    ]
-    runner.main([*args, "--set", "train.steps=2"])  # stands in for a run killed after its step-2 checkpoint
-    (tmp_path / "ablation_patchgan" / "1x1-s0" / "done").unlink()
+def test_interrupted_run_resumes_from_checkpoint(tmp_path, capsys, monkeypatch):
+    from models.train import Engine
+
+    args = ["ablation_patchgan", "--profile", "smoke", "--out", str(tmp_path), "--only", "1x1-s0", "--no-progress"]
+    real_step = Engine.step
+
+    def killed_at_step_3(self, recipe, next_batch, t, grad_norm=True):
+        if t.step == 3:  # after the checkpoint at 8 images (step 2)
+            raise KeyboardInterrupt
+        return real_step(self, recipe, next_batch, t, grad_norm)
+
+    monkeypatch.setattr(Engine, "step", killed_at_step_3)
+    with pytest.raises(KeyboardInterrupt):
+        runner.main(args)
+    monkeypatch.setattr(Engine, "step", real_step)
     capsys.readouterr()
     assert runner.main(args) == 0
     assert "resuming" in capsys.readouterr().out
@@ -103,18 +107,25 @@ def test_dry_run_shard_and_list(capsys):
     assert runner.main(["--list"]) == 0
     assert "ablation_generator" in capsys.readouterr().out
     assert runner.main(["ablation_loss", "--dry-run", "--set", "train.nope=1"]) == 2
-    assert "TrainConfig has no field 'nope'" in capsys.readouterr().err
+    assert "TrainConfig has no field 'nope' (in train.nope); valid: images," in capsys.readouterr().err
 
 
 def test_spec_override_and_study_rules():
     spec = override(RunSpec(), "model.d.n_layers", 5)
     assert spec.model.d.n_layers == 5 and RunSpec().model.d.n_layers == 3
-    with pytest.raises(KeyError, match="valid: kind, n_layers, ndf, norm"):
+    with pytest.raises(ConfigError, match="valid: kind, n_layers, ndf, norm"):
         override(RunSpec(), "model.d.layers", 5)
-    assert parse_set("train.steps=10") == ("train.steps", 10) and parse_set("data.name=/x") == (
-        "data.name",
-        "/x",
-    )
+    assert override(RunSpec(), *parse_set("train.images=10")).train.images == 10
+    assert override(RunSpec(), *parse_set("data.name=123")).data.name == "123"  # a str field keeps the text
+    assert override(RunSpec(), *parse_set("train.opt.d.lr=1")).train.opt.d.lr == 1.0
+    assert override(RunSpec(), *parse_set("train.opt.g.betas=[0, 0.99]")).train.opt.g.betas == (0.0, 0.99)
+    assert override(RunSpec(), *parse_set("eval.inception_weights=/w.pt")).eval.inception_weights == "/w.pt"
+    for bad, message in (("train.images=abc", "train.images expects int, got 'abc'"),
+                         ("train.images=1.5", "expects int, got 1.5"), ("model.loss=l2", "one of 'l1', 'gan'"),
+                         ("train.amp=1", "expects bool or None, got 1"), ("model.d=3", "group of fields"),
+                         ("train.opt.g.betas=(1,)", "expects tuple"), ("metrics=ssim", "expects tuple")):  # fmt: skip
+        with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            override(RunSpec(), *parse_set(bad))
     with pytest.raises(ValueError, match="key=value"):
         parse_set("steps")
     with pytest.raises(ValueError, match="same fields"):
@@ -126,10 +137,10 @@ def test_spec_override_and_study_rules():
             {"quick": Profile()},
         )
     study = Study("ok", "?", RunSpec(), {"a": {"model.loss": "l1"}, "b": {"model.loss": "gan"}},
-                  {"quick": Profile({"train.steps": 3})}, seeds=(0, 1))  # fmt: skip
+                  {"quick": Profile({"train.images": 3})}, seeds=(0, 1))  # fmt: skip
     runs = study.runs("quick")
     assert [r[0] for r in runs] == ["a-s0", "a-s1", "b-s0", "b-s1"]
-    assert runs[3][3].train.seed == 1 and runs[3][3].model.loss == "gan" and runs[0][3].train.steps == 3
+    assert runs[3][3].train.seed == 1 and runs[3][3].model.loss == "gan" and runs[0][3].train.images == 3
 
 
 def test_results_schema_errors_and_merge(tmp_path):
@@ -159,11 +170,12 @@ def test_studies_do_not_share_profile_state():
 
 def test_init_depends_only_on_the_run_seed():
     spec = override(override(RunSpec(), "model.g.num_downs", 5), "model.g.ngf", 4)
+    data = make_dataset(override(spec, "data.size", 32).data, "train", augment=True)
     torch.manual_seed(123)
-    a = runner.build_recipe(spec)
+    a = execute.build_recipe(spec, data)
     torch.rand(1000)  # whatever a previous run consumed
-    b = runner.build_recipe(spec)
+    b = execute.build_recipe(spec, data)
     for p, q in zip(a.nets["G"].parameters(), b.nets["G"].parameters()):
         assert torch.equal(p, q)
-    c = runner.build_recipe(override(spec, "train.seed", 1))
+    c = execute.build_recipe(override(spec, "train.seed", 1), data)
     assert not torch.equal(next(a.nets["G"].parameters()), next(c.nets["G"].parameters()))

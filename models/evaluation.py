@@ -1,0 +1,146 @@
+"""Evaluation out of the loop: translate the eval split in batches, feed the metrics, write samples.
+
+Every metric reads its inputs by key from the eval batch merged with the recipe's `translate` outputs
+(metrics.METRICS[name].inputs, e.g. ("fake_b", "label")); `check_inputs` proves on one batch, before
+any training, that every key exists. Evaluation runs under a forked RNG seeded with the run's seed, so
+stochastic test-time behaviour (pix2pix's dropout) is reproducible and never perturbs training. The
+final pass writes the sample grid and the per-item test PNGs from the very batches it scores.
+A ceiling (metrics that declare one, e.g. the FCN-score on real photos) scores the data itself: each
+declared output key is replaced by a key of the batch (translate = identity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset, default_collate
+from torchvision.utils import save_image
+
+from models.contract import Progress
+from models.train import to_device
+
+
+class MetricInputError(KeyError):
+    """A metric reads a key that neither the eval batch nor the recipe's translate provides."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _rows(tensors: dict[str, Tensor], keys: Iterable[str], n: int) -> list[Tensor]:
+    return [tensors[k][:n].float().cpu() for k in keys if k in tensors and tensors[k].ndim == 4]
+
+
+def write_image_grid(tensors: dict[str, Tensor], keys: tuple[str, ...], path: Path, n: int) -> None:
+    """One row per key (input, target, output, ...), one column per item; images in [-1, 1]."""
+    rows = _rows(tensors, keys, n)
+    if rows:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(torch.cat([r.expand(-1, 3, -1, -1) if r.shape[1] == 1 else r for r in rows]).add(1).div(2), path,
+                   nrow=rows[0].shape[0], padding=1)  # fmt: skip
+
+
+SAMPLE_WRITERS = {"image": write_image_grid}  # modality -> writer(tensors, keys, path, n)
+
+
+def write_test_images(tensors: dict[str, Tensor], roles: dict[str, str], folder: Path, n: int) -> None:
+    """<index>_<role>.png for the first `n` items: input, truth, output (the dashboard's Samples page)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, index in enumerate(tensors["index"][:n].tolist()):
+        for role, key in roles.items():
+            if key in tensors and tensors[key].ndim == 4:
+                save_image(tensors[key][i].float().cpu().add(1).div(2), folder / f"{index:06d}_{role}.png")
+
+
+def score(metrics: dict, pairs: Iterable[tuple[dict, dict]]) -> dict[str, float]:
+    """Feed each (batch, outputs) pair to the accumulators of `metrics` ({name: (spec, acc)}); their values."""
+    for _, acc in metrics.values():
+        acc.reset()
+    for batch, out in pairs:
+        tensors = batch | out
+        for spec, acc in metrics.values():
+            acc.update(*[tensors[k] for k in spec.inputs])
+    values: dict[str, float] = {}
+    for _, acc in metrics.values():
+        values |= acc.compute()
+    return values
+
+
+@dataclass
+class Evaluator:
+    data: Dataset  # the eval view of the test split
+    metrics: dict  # {name: (MetricSpec, accumulator)}
+    device: torch.device
+    batch_size: int = 32  # eval.batch_size (pix2pix's test-time batch statistics depend on it)
+    seed: int = 0
+    n_samples: int = 8  # items in sample grids and per-item test PNGs
+
+    def _batches(self, limit: int | None = None) -> Iterator[dict]:
+        n = len(self.data) if limit is None else min(limit, len(self.data))
+        for start in range(0, n, self.batch_size):
+            items = [self.data[i] for i in range(start, min(start + self.batch_size, n))]
+            yield to_device(default_collate(items), self.device)
+
+    def translated(self, recipe, t: Progress, limit: int | None = None) -> Iterator[tuple[dict, dict]]:
+        """(batch, translate(batch)) over the eval data under a forked RNG seeded with the run's seed."""
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            torch.manual_seed(self.seed)
+            for batch in self._batches(limit):
+                yield batch, recipe.translate(batch, t)
+
+    def _write(self, recipe, tensors: dict, grid: Path | None, test_dir: Path | None) -> None:
+        if grid is not None:
+            SAMPLE_WRITERS[recipe.modality](tensors, recipe.sample_rows, grid, self.n_samples)
+        if test_dir is not None:
+            write_test_images(tensors, recipe.test_images, test_dir, self.n_samples)
+
+    def samples(self, recipe, t: Progress, path: Path) -> None:
+        """A sample grid from the first eval batch, exactly as the scoring pass sees it."""
+        with closing(self.translated(recipe, t, limit=self.batch_size)) as pairs:  # closing restores the RNG now
+            batch, out = next(pairs)
+        self._write(recipe, batch | out, path, None)
+
+    def evaluate(self, recipe, t: Progress, run_dir: Path, final: bool = False) -> dict[str, float]:
+        """Metric values over the eval data; at the end also the grid and test PNGs of the same pass."""
+
+        def pairs():
+            for i, (batch, out) in enumerate(self.translated(recipe, t)):
+                if final and i == 0:
+                    self._write(recipe, batch | out, run_dir / "samples" / f"step_{t.step:06d}.png",
+                                run_dir / "samples" / "test")  # fmt: skip
+                yield batch, out
+
+        if not self.metrics:
+            for _ in pairs():
+                pass
+            return {}
+        return score(self.metrics, pairs())
+
+    def ceiling(self) -> dict[str, float]:
+        """Metrics that declare a ceiling, scored on the data itself (e.g. FCN-score of real photos)."""
+        chosen = {k: v for k, v in self.metrics.items() if v[0].ceiling}
+        if not chosen:
+            return {}
+        pairs = ((b, {out: b[src] for _, (spec, _) in chosen.items() for out, src in spec.ceiling.items()})
+                 for b in self._batches())  # fmt: skip
+        return score(chosen, pairs)
+
+
+def check_inputs(recipe, data: Dataset, specs: dict, t: Progress, name: str = "") -> None:
+    """Translate two items and check that every metric ({name: MetricSpec}) finds its input keys."""
+    device = next(p.device for net in recipe.nets.values() for p in net.parameters())
+    item = to_device(default_collate([data[i] for i in range(min(2, len(data)))]), device)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        out = recipe.translate(item, t)
+    for metric, spec in specs.items():
+        for key in spec.inputs:
+            if key not in item and key not in out:
+                raise MetricInputError(
+                    f"metric {metric!r} reads {key!r}, which neither the eval batch ({', '.join(item)}) nor "
+                    f"{name or type(recipe).__name__}.translate ({', '.join(out)}) provides"
+                )

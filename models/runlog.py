@@ -1,0 +1,64 @@
+"""A run's logs: losses.csv (one row per logged iteration) and metrics.jsonl (one row per evaluation).
+
+losses.csv is wide (step, images, then every term seen so far: d/real, g/l1, d/grad_norm, lr/g, ...).
+A term that first appears later (a loss switched on with progress, a staged net) widens the header: the
+file is rewritten once with the new column, earlier rows left empty there, so nothing is dropped.
+On resume, rows logged after the checkpoint are removed, since they will be logged again.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from models.contract import Progress
+
+
+def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
+    tmp = path.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fields)
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(path)
+
+
+class RunLog:
+    def __init__(self, run_dir: Path):
+        self.losses, self.metrics = run_dir / "losses.csv", run_dir / "metrics.jsonl"
+        self.fields: list[str] | None = None
+
+    def _header(self) -> list[str]:
+        if self.fields is None:
+            exists = self.losses.exists() and self.losses.stat().st_size
+            self.fields = next(csv.reader(self.losses.open())) if exists else []
+        return self.fields
+
+    def scalars(self, t: Progress, values: dict[str, float]) -> None:
+        row = {"step": t.step, "images": t.images, **values}
+        fields = self._header()
+        new = [k for k in row if k not in fields]
+        if new:  # widen the header once; earlier rows keep their values, empty in the new columns
+            old = list(csv.DictReader(self.losses.open())) if fields else []
+            self.fields = fields + new
+            _write_csv(self.losses, old, self.fields)
+        with self.losses.open("a", newline="") as f:
+            csv.DictWriter(f, self.fields).writerow(row)
+
+    def evaluation(self, t: Progress, values: dict[str, float], split: str = "test") -> None:
+        if not values:
+            return
+        with self.metrics.open("a") as f:
+            f.write(json.dumps({"step": t.step, "images": t.images, "split": split, **values}) + "\n")
+
+    def truncate(self, step: int) -> None:
+        """Keep loss rows of iterations before `step` and evaluations up to `step` (the checkpoint's)."""
+        if self.losses.exists() and self.losses.stat().st_size:
+            with self.losses.open() as f:
+                reader = csv.DictReader(f)
+                fields, rows = list(reader.fieldnames or []), [r for r in reader if int(r["step"]) < step]
+            _write_csv(self.losses, rows, fields)
+        if self.metrics.exists():
+            lines = [ln for ln in self.metrics.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
+            self.metrics.write_text("".join(ln + "\n" for ln in lines))

@@ -1,0 +1,189 @@
+"""Running one study's runs: checks before any training, then each run through the one loop.
+
+`preflight` finds every input mistake before the first step is spent: a run directory whose config
+differs from the one asked for (never a silent mixed resume), data that is missing, empty or corrupt
+(each split the runs read, validated once per data config), a recipe that cannot be built from its
+config, and metrics whose input keys neither the eval batch nor the recipe's translate provide.
+`run_one` then trains and scores one run (models/train.py, models/evaluation.py); a run that fails
+is recorded with its error and the study goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import shutil
+import subprocess
+import time
+import traceback
+from pathlib import Path
+
+import torch
+
+from metrics import METRICS, EvalContext, MetricUnavailable
+from metrics.fcn_score import train_segmenter
+from models.checkpoint import CheckpointError
+from models.contract import Progress
+from models.evaluation import Evaluator, MetricInputError, check_inputs
+from models.train import resolve_device, seed_everything, train
+from studies import results as R
+from studies.data import DatasetError, make_dataset
+from studies.spec import RunSpec, config_diff, config_hash, identity, spec_from_config
+
+
+class PreflightError(ValueError):
+    """An input mistake found before training; the message names the run, file or field at fault."""
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).parent)  # fmt: skip
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+class Segmenters:
+    """One FCN-score segmenter per data config, trained on real train photos on first use, cached on disk."""
+
+    def __init__(self, cache_dir: Path, device: torch.device):
+        self.cache_dir, self.device, self.nets = cache_dir, device, {}
+
+    def get(self, spec: RunSpec):
+        data = dataclasses.replace(spec.data, jitter=False)
+        key = (data, spec.eval.segmenter_epochs)
+        if key not in self.nets:
+            train_set = make_dataset(data, "train", view="paired")
+            print(f"[segmenter] {train_set.identity} at {data.size}px, {spec.eval.segmenter_epochs} epochs (cached)")
+            self.nets[key] = train_segmenter(train_set, train_set.n_classes, size=data.size,
+                                             epochs=spec.eval.segmenter_epochs, seed=0, device=self.device,
+                                             cache_dir=self.cache_dir)  # fmt: skip
+        return self.nets[key]
+
+
+def datasets(spec: RunSpec) -> tuple:
+    """(train set with augmentation, test set) in the recipe's train and eval views."""
+    train_view, eval_view = spec.recipe_cls.views
+    return (make_dataset(spec.data, "train", augment=True, view=train_view),
+            make_dataset(spec.data, "test", view=eval_view))  # fmt: skip
+
+
+def build_recipe(spec: RunSpec, train_set):
+    """The run's nets, initialised from the run's own seed, whatever ran before in this process."""
+    with torch.random.fork_rng(devices=[]):
+        facts = train_set.facts()  # reads one (augmented) item: must not move the run's RNG
+    seed_everything(spec.train.seed)
+    return spec.recipe_cls(spec.model, facts)
+
+
+def make_metrics(spec: RunSpec, ctx: EvalContext) -> dict:
+    out = {}
+    for name in spec.metrics:
+        try:
+            out[name] = (METRICS[name], METRICS[name].make(ctx))
+        except MetricUnavailable as e:
+            print(f"[metrics] skipping {name}: {e}")
+    return out
+
+
+def make_evaluator(spec: RunSpec, test_set, segmenters: Segmenters, device: torch.device) -> Evaluator:
+    ctx = EvalContext(
+        device=device,
+        n_classes=test_set.n_classes,
+        segmenter=(lambda: segmenters.get(spec)) if test_set.n_classes else None,
+        inception_weights=Path(spec.eval.inception_weights) if spec.eval.inception_weights else None,
+    )
+    return Evaluator(test_set, make_metrics(spec, ctx), device, spec.eval.batch_size, spec.train.seed)
+
+
+def _check_identity(run_id: str, spec: RunSpec, run_dir: Path) -> str | None:
+    path = run_dir / "config.json"
+    if not path.exists():
+        return None
+    try:
+        old = identity(spec_from_config(json.loads(path.read_text())))
+    except (json.JSONDecodeError, ValueError, TypeError, KeyError) as e:
+        return f"{run_id}: {path} is unreadable ({e})"
+    diff = config_diff(old, identity(spec))
+    return f"{run_id} was trained with another config ({'; '.join(diff[:6])})" if diff else None
+
+
+def preflight(study_name: str, runs: list, out: Path, restart: bool) -> None:
+    """Every check that can fail on the user's input, before any training; PreflightError lists the faults."""
+    faults = []
+    for run_id, _, _, spec in runs:
+        run_dir = out / study_name / run_id
+        if restart and run_dir.exists():
+            shutil.rmtree(run_dir)
+        fault = _check_identity(run_id, spec, run_dir)
+        if fault:
+            faults.append(fault)
+    if faults:
+        raise PreflightError("; ".join(faults) + ". Start such runs anew with --restart (with --only RUN for one), "
+                             "or write to another --out.")  # fmt: skip
+    checked = set()
+    for run_id, _, _, spec in runs:
+        key = (spec.data, spec.recipe_cls.views)
+        try:
+            train_set, test_set = datasets(spec)
+            if key not in checked:
+                for ds in (train_set, test_set):
+                    ds.validate()
+                checked.add(key)
+            unknown = [m for m in spec.metrics if m not in METRICS]
+            if unknown:
+                raise PreflightError(f"unknown metric(s) {unknown}; known: {', '.join(METRICS)}")
+            recipe = build_recipe(spec, train_set)
+            check_inputs(recipe, test_set, {m: METRICS[m] for m in spec.metrics}, Progress(0, 0, spec.train.images),
+                         spec.recipe)  # fmt: skip
+        except (DatasetError, MetricInputError, PreflightError) as e:
+            raise PreflightError(f"{run_id}: {e}") from None
+        except (ValueError, TypeError, RuntimeError) as e:  # a config the recipe cannot be built or run from
+            raise PreflightError(f"{run_id}: the {spec.recipe} recipe cannot run this config: {e}") from None
+
+
+def run_one(study_name: str, run_id: str, spec: RunSpec, out: Path, segs: Segmenters, progress: bool,
+            desc: str = "") -> dict:  # fmt: skip
+    run_dir = out / study_name / run_id
+    status_path = run_dir / "run.json"
+    if (run_dir / "done").exists():
+        print(f"[{run_id}] done already, skipped")
+        return json.loads(status_path.read_text()) if status_path.exists() else {"status": "done"}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    R.write_json_atomic({"recipe": spec.recipe, **dataclasses.asdict(spec)}, run_dir / "config.json")
+    print(f"[{run_id}] {'resuming' if (run_dir / 'checkpoint.pt').exists() else 'training'} -> {run_dir}")
+    t0 = time.perf_counter()
+    status = {"status": "running", "error": "", "config_hash": config_hash(spec), "torch": torch.__version__,
+              "python": platform.python_version(), "git_commit": git_commit(),
+              "threads": torch.get_num_threads()}  # fmt: skip
+    try:
+        summary = execute(spec, run_dir, segs, progress, desc or run_id)
+        status |= {k: v for k, v in summary.items() if k != "metrics"} | {"status": "done"}
+    except Exception as e:  # noqa: BLE001 - a failed run must not kill the study
+        status |= {"status": "failed", "error": f"{type(e).__name__}: {e}"}
+        (run_dir / "error.txt").write_text(traceback.format_exc())
+        hint = " (start it anew with --restart)" if isinstance(e, CheckpointError) else ""
+        print(f"[{run_id}] FAILED: {status['error']}{hint} (traceback in {run_dir / 'error.txt'})")
+    status["wall_seconds"] = time.perf_counter() - t0
+    R.write_json_atomic(status, status_path)
+    if status["status"] == "done":
+        (run_dir / "done").touch()
+    return status
+
+
+def execute(spec: RunSpec, run_dir: Path, segmenters: Segmenters, progress: bool, desc: str = "") -> dict:
+    train_set, test_set = datasets(spec)
+    recipe = build_recipe(spec, train_set)
+    evaluator = make_evaluator(spec, test_set, segmenters, resolve_device(spec.train.device))
+    return train(recipe, spec.train, train_set, run_dir, evaluator=evaluator, progress=progress, desc=desc)
+
+
+def ceiling(spec: RunSpec, segmenters: Segmenters) -> dict[str, float]:
+    """Metrics that declare a ceiling, on the real test data (pix2pix Table 1's 'ground truth' row)."""
+    if not any(METRICS[m].ceiling for m in spec.metrics):
+        return {}
+    _, test_set = datasets(spec)
+    evaluator = make_evaluator(spec, test_set, segmenters, resolve_device(spec.train.device))
+    return evaluator.ceiling()
