@@ -74,3 +74,31 @@ def test_swd_2048_images_128px(benchmark, impl):
     benchmark.extra_info.update(images=n, scale_to_2048=2048 / n, patches=PATCHES_PER_IMAGE, size=128)
     benchmark.pedantic(run_torch if impl == "torch" else run_numpy, rounds=1, warmup_rounds=0)
     record_rate(benchmark, n, key="seconds_for_2048", scale=2048 / n)
+
+
+@pytest.mark.benchmark(group="metrics/real-stats-cache")
+@pytest.mark.parametrize("cached", [False, True])
+def test_evaluation_with_cached_real_statistics(benchmark, tmp_path, cached):
+    """One evaluation of SWD + Lab histograms on the quick profile's 200 test images at 64 px: the real
+    images' descriptors and histograms computed anew (first evaluation) or read from the cache (every later one)."""
+    from models.contract import Progress
+    from models.evaluation import Evaluator
+    from studies.data import DataConfig, make_dataset
+
+    test = make_dataset(DataConfig(size=64, n_train=600, n_val=50, n_test=200), "test")
+    [test[i] for i in range(len(test))]  # render the scenes once: time the metrics, not the generator
+    metrics = {m: (METRICS[m], METRICS[m].make(_ctx(torch.device("cpu")))) for m in ("swd", "hist_intersection")}
+
+    class Identity:
+        modality, sample_rows, test_images, nets = "image", (), {}, {}
+
+        def translate(self, batch, t):
+            return {"fake_b": batch["b"].flip(-1)}
+
+    ev = Evaluator(test, metrics, torch.device("cpu"), batch_size=32, cache_dir=tmp_path if cached else None)
+    if cached:
+        ev.evaluate(Identity(), Progress(0, 0, 1), tmp_path)  # fills the cache
+
+    benchmark.extra_info.update(images=len(test), size=64, cached=cached, threads=torch.get_num_threads())
+    benchmark.pedantic(lambda: ev.evaluate(Identity(), Progress(0, 0, 1), tmp_path), rounds=3, warmup_rounds=0)
+    record_rate(benchmark, len(test))

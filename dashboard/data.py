@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from metrics import higher_is_better
+from metrics import METRICS, higher_is_better, stale
 from studies.results import RESULTS_COLUMNS, SchemaError, load_reference, read_results
 
 NOT_STUDIES = {"bench", ".cache"}
@@ -92,14 +92,41 @@ def metric_label(metric: str) -> str:
     return f"{metric} {'↑' if d else '↓' if d is False else ''}".strip()
 
 
-def leaderboard(results: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (study, variant): dataset, model family, seeds, mean and std per metric.
+LEADERBOARD_META = ["study", "dataset", "recipe", "variant", "seeds", "stale"]
 
-    Columns: study, dataset, recipe, variant, seeds, then `<metric>` (mean) and `<metric> std`.
+
+def stale_by_variant(runs: pd.DataFrame) -> pd.DataFrame:
+    """study, variant, stale: the metrics that any finished run of the variant scored under an older protocol
+    than the registry's (runs.csv `protocol/<metric>` columns; runs.csv without them: every metric at v1)."""
+    rows = []
+    if runs.empty or "variant" not in runs:
+        return pd.DataFrame(columns=["study", "variant", "stale"])
+    cols = [c for c in runs.columns if c.startswith("protocol/")]
+    for rec in runs.to_dict("records"):
+        if rec.get("status") != "done":
+            continue
+        if cols:
+            versions = {c.split("/", 1)[1]: rec[c] for c in cols if isinstance(rec[c], str)}
+        else:  # runs.csv from before protocol versions were recorded: everything was v1
+            names = str(rec.get("metrics", "")).strip("()").replace("'", "").split(",")
+            versions = {m.strip(): METRICS[m.strip()].version.rsplit("-v", 1)[0] + "-v1"
+                        for m in names if m.strip() in METRICS}  # fmt: skip
+        rows.append({"study": rec.get("study"), "variant": rec["variant"], "stale": stale(versions)})
+    df = pd.DataFrame(rows, columns=["study", "variant", "stale"])
+    if df.empty:
+        return df
+    return (df.groupby(["study", "variant"], sort=False).stale
+            .agg(lambda v: ", ".join(sorted({m for ms in v for m in ms}))).reset_index())  # fmt: skip
+
+
+def leaderboard(results: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (study, variant): dataset, model family, seeds, stale metrics, mean and std per metric.
+
+    Columns: LEADERBOARD_META, then `<metric>` (mean) and `<metric> std`.
     """
     final = final_rows(results)
     if final.empty:
-        return pd.DataFrame(columns=["study", "dataset", "recipe", "variant", "seeds"])
+        return pd.DataFrame(columns=LEADERBOARD_META)
     g = final.groupby(["study", "variant", "metric"])["value"]
     stats = g.agg(["mean", "std"]).unstack("metric")
     table = stats["mean"].copy()
@@ -112,9 +139,10 @@ def leaderboard(results: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
         table = table.merge(meta.rename(columns={"data.name": "dataset"}), on=["study", "variant"], how="left")
     else:
         table["dataset"], table["recipe"] = "", ""
+    table = table.merge(stale_by_variant(runs), on=["study", "variant"], how="left")
+    table["stale"] = table["stale"].fillna("")
     metrics = order_metrics(stats["mean"].columns)
-    cols = ["study", "dataset", "recipe", "variant", "seeds"] + [c for m in metrics for c in (m, f"{m} std")]
-    return table[cols]
+    return table[LEADERBOARD_META + [c for m in metrics for c in (m, f"{m} std")]]
 
 
 def best_rows(table: pd.DataFrame, metrics: list[str]) -> dict[str, int]:
@@ -129,16 +157,19 @@ def best_rows(table: pd.DataFrame, metrics: list[str]) -> dict[str, int]:
     return best
 
 
-def study_table(results: pd.DataFrame, study: str, info: dict | None) -> pd.DataFrame:
+def study_table(results: pd.DataFrame, study: str, info: dict | None, stale: dict[str, str] | None = None):
     """Paper-style table: variants x metrics as 'mean ± std', then the ceiling and published rows.
 
-    Column `kind` says which rows are ours, the real-photo ceiling, or published (another dataset)."""
+    Column `kind` says which rows are ours, the real-photo ceiling, or published (another dataset); `stale`
+    ({variant: "ssim, ms_ssim"}) marks variants scored under an older protocol."""
     df = results[results.study == study]
     final = final_rows(df)
     rows = []
     for variant, g in final.groupby("variant", sort=False):
         cells = {m: _fmt(v.mean(), v.std()) for m, v in g.groupby("metric").value}
         rows.append({"kind": "ours", "variant": variant, **cells})
+        if (stale or {}).get(variant):
+            rows[-1]["kind"] = f"ours, stale: {stale[variant]}"
     for variant, g in df[df.split == CEILING_SPLIT].groupby("variant"):
         rows.append({"kind": "ceiling (real photos)", "variant": variant,
                      **{m: _fmt(v.mean()) for m, v in g.groupby("metric").value}})  # fmt: skip

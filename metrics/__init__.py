@@ -23,28 +23,31 @@ SWD_KEYS = {f"swd_{r}": False for r in (512, 256, 128, 64, 32, 16)} | {"swd_avg"
 
 METRICS: dict[str, MetricSpec] = {
     "ssim": MetricSpec(lambda ctx: MeanOf(ssim.ssim, "ssim"), ("fake_b", "b"), {"ssim": True},
-                       "ssim-v1: [-1,1] NCHW, 11x11 gaussian s1.5, valid region, channel mean (= skimage)"),
+                       "ssim-v2: [0,1] intensities (L=1), 11x11 gaussian s1.5, valid region, channel mean "
+                       "(= skimage on uint8, data_range 255)"),
     "ms_ssim": MetricSpec(lambda ctx: MeanOf(ssim.ms_ssim, "ms_ssim"), ("fake_b", "b"), {"ms_ssim": True},
-                          "ms_ssim-v1: Progressive GAN, 5 scales, valid windows, window min(11,H,W), clip 0"),
+                          "ms_ssim-v2: Progressive GAN on [0,1] intensities (= uint8, max_val 255), 5 scales, "
+                          "valid windows, window min(11,H,W), clip 0"),
     "ms_ssim_diversity": MetricSpec(lambda ctx: ssim.PairDiversity(), ("fake_b",), {"ms_ssim_diversity": False},
-                                    "ms_ssim_diversity-v1: mean ms_ssim-v1 of fake pairs (0,1),(2,3),..."),
+                                    "ms_ssim_diversity-v2: mean ms_ssim-v2 of fake pairs (0,1),(2,3),..."),
     "l1": MetricSpec(lambda ctx: MeanOf(pixel.l1, "l1"), ("fake_b", "b"), {"l1": False},
                      "l1-v1: mean |fake-real| on the [-1,1] scale, per image then averaged"),
     "psnr": MetricSpec(lambda ctx: MeanOf(pixel.psnr, "psnr"), ("fake_b", "b"), {"psnr": True},
                        "psnr-v1: torchmetrics, data_range 2, per image then averaged"),
     "hist_intersection": MetricSpec(lambda ctx: histogram.LabHistogram(), ("fake_b", "b"),
                                     {"hist_L": True, "hist_a": True, "hist_b": True},
-                                    "hist-v1: Lab (skimage D65) marginals, 256 bins, all pixels pooled"),
+                                    "hist-v1: Lab (skimage D65) marginals, 256 bins, all pixels pooled", real="b"),
     "swd": MetricSpec(lambda ctx: swd.SlicedWasserstein(), ("b", "fake_b"), SWD_KEYS,
                       "swd-v1: Progressive GAN, Laplacian to 16px, 128 7x7 patches/img, 4x128 dirs, x1e3",
-                      table=("swd_avg",)),
+                      table=("swd_avg",), real="b"),
     "fcn_score": MetricSpec(_fcn, ("fake_b", "label"),
                             {"fcn_pixel_acc": True, "fcn_class_acc": True, "fcn_class_iou": True},
                             "fcn-v1: smp U-Net on real train photos, bilinear to label size, 1e-12 means",
                             ceiling={"fake_b": "b"}),
     "fid": MetricSpec(lambda ctx: fid.InceptionDistances(fid.load_inception(ctx.inception_weights)),
                       ("fake_b", "b"), {"fid": False, "kid": False},
-                      "fid-v1: torch-fidelity Inception-v3 from a local file, 299px bilinear, KID subsets"),
+                      "fid-v1: torch-fidelity Inception-v3 from a local file, 299px bilinear, KID subsets",
+                      real="b"),
 }  # fmt: skip
 
 HUMAN_KEYS = {"human_mos": True, "human_fooled_rate": True}
@@ -56,4 +59,9 @@ def higher_is_better(key: str) -> bool | None:
     return HIGHER_IS_BETTER.get(key)
 
 
-__all__ = ["METRICS", "EvalContext", "MetricSpec", "MetricUnavailable", "MeanOf", "higher_is_better"]
+def stale(protocols: dict[str, str]) -> list[str]:
+    """Registry entries whose recorded protocol version ({"ssim": "ssim-v1"}) is older than the registry's."""
+    return [m for m, v in protocols.items() if m in METRICS and v != METRICS[m].version]
+
+
+__all__ = ["METRICS", "EvalContext", "MetricSpec", "MetricUnavailable", "MeanOf", "higher_is_better", "stale"]

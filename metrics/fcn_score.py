@@ -86,7 +86,9 @@ def scores_from_confusion(conf: Tensor | np.ndarray, absent: Literal["zero", "sk
 
 
 class FCNScore:
-    """Accumulates one confusion matrix over generated images and their truth label maps."""
+    """Accumulates one confusion matrix over generated images and their truth label maps (exact merge)."""
+
+    merge_exact = True
 
     def __init__(self, segmenter: nn.Module, n_classes: int, absent: Literal["zero", "skip"] = "zero"):
         self.seg, self.n, self.absent = segmenter, n_classes, absent

@@ -43,7 +43,11 @@ def load_inception(path: str | Path | None) -> nn.Module:
 
 
 class InceptionDistances:
-    """Streaming FID and KID over (fake, real) batches; merge() adds the other shard's features."""
+    """Streaming FID and KID over (fake, real) batches; merge() adds the other shard's features. FID's state is
+    sums (exact merge); KID draws random subsets of the features, so its value depends on the RNG state
+    (the evaluator seeds it): merge_exact is False. The real features can come from a cache."""
+
+    merge_exact = False
 
     def __init__(self, inception: nn.Module):
         from torchmetrics.image.fid import FrechetInceptionDistance
@@ -51,21 +55,34 @@ class InceptionDistances:
 
         self.fid = FrechetInceptionDistance(feature=inception)
         self.kid = KernelInceptionDistance(feature=inception, subset_size=1000)
-        self.n = 0
+        self.n, self.frozen_real = 0, False
 
     def reset(self) -> None:
         self.fid.reset()
         self.kid.reset()
-        self.n = 0
+        self.n, self.frozen_real = 0, False
 
     def update(self, fake: Tensor, real: Tensor) -> None:
         check_images(fake, "fake")
-        check_images(real, "real")
         real_u8, fake_u8 = (((x.float() + 1) * 127.5).round().byte() for x in (real, fake))  # the extractor's input
         for m in (self.fid, self.kid):
-            m.update(real_u8, real=True)
+            if not self.frozen_real:
+                check_images(real, "real")
+                m.update(real_u8, real=True)
             m.update(fake_u8, real=False)
         self.n += fake.shape[0]
+
+    def real_state(self) -> dict:
+        f = self.fid
+        return {"sum": f.real_features_sum, "cov_sum": f.real_features_cov_sum, "n": f.real_features_num_samples,
+                "kid": torch.cat(self.kid.real_features) if self.kid.real_features else torch.zeros(0)}  # fmt: skip
+
+    def set_real_state(self, state: dict) -> None:
+        f = self.fid
+        f.real_features_sum, f.real_features_cov_sum, f.real_features_num_samples = state["sum"], state["cov_sum"], \
+            state["n"]  # fmt: skip
+        self.kid.real_features = [state["kid"]]
+        self.frozen_real = True
 
     def merge(self, other: InceptionDistances) -> None:
         self.fid.merge_state(other.fid)

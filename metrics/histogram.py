@@ -52,7 +52,10 @@ def intersection(h1: Tensor, h2: Tensor) -> Tensor:
 
 
 class LabHistogram:
-    """Streaming Lab histogram intersection: summed histograms of each set are the whole state."""
+    """Streaming Lab histogram intersection: summed histograms of each set are the whole state (exact merge).
+    The real set's histogram can come from a cache (set_real_state), and update() then skips the real images."""
+
+    merge_exact = True
 
     def __init__(self, bins: int = 256):
         self.bins = bins
@@ -61,10 +64,18 @@ class LabHistogram:
     def reset(self) -> None:
         self.fake = torch.zeros(3, self.bins, dtype=torch.float64)
         self.real = torch.zeros(3, self.bins, dtype=torch.float64)
+        self.frozen_real = False
 
     def update(self, fake: Tensor, real: Tensor) -> None:
         self.fake += lab_histograms(fake, self.bins)
-        self.real += lab_histograms(real, self.bins)
+        if not self.frozen_real:
+            self.real += lab_histograms(real, self.bins)
+
+    def real_state(self) -> dict:
+        return {"hist": self.real.clone()}
+
+    def set_real_state(self, state: dict) -> None:
+        self.real, self.frozen_real = state["hist"].clone(), True
 
     def merge(self, other: LabHistogram) -> None:
         self.fake += other.fake

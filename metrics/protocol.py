@@ -2,7 +2,12 @@
 
 Follows torchmetrics' functional/modular split (functions return per-sample values; accumulators hold
 summable state) without its `Metric`/`nn.Module` machinery: an accumulator is `reset / update /
-compute -> dict[str, float] / merge`, and merging shards equals computing at once.
+compute -> dict[str, float] / merge`. Streaming (several update() calls on one accumulator) always
+equals computing at once. Merging shards does so only where the accumulator says `merge_exact = True`
+(sums, counts, confusion matrices, histograms); SWD (patch positions follow each shard's own image
+indices) and pair diversity (a pair split between shards is lost) say False and merge approximately.
+An accumulator with a real-image side (SWD, histograms, FID) may also give `real_state()` and take
+`set_real_state(state)`: then update() skips the real images, whose statistics come from a cache.
 """
 
 from __future__ import annotations
@@ -59,6 +64,8 @@ def from_uint8(images: Tensor) -> Tensor:
 class MeanOf:
     """Streaming mean of a per-sample metric. State is (total, count), so shards merge by addition."""
 
+    merge_exact = True
+
     def __init__(self, fn: Callable[..., Tensor], name: str, **kw: Any):
         self.fn, self.name, self.kw = fn, name, kw
         self.reset()
@@ -101,6 +108,12 @@ class MetricSpec:
     protocol: str  # versioned description; goes into runs.csv and the dashboard
     ceiling: dict[str, str] = field(default_factory=dict)  # output key -> batch key for the real-data row
     table: tuple[str, ...] | None = None  # the outputs the printed table shows (None: all)
+    real: str | None = None  # input key of the real side whose statistics may be cached (real_state)
+
+    @property
+    def version(self) -> str:
+        """'ssim-v2': the protocol string up to its colon; runs record it, stale rows are older."""
+        return self.protocol.split(":", 1)[0]
 
     @property
     def table_keys(self) -> tuple[str, ...]:

@@ -1,5 +1,11 @@
 """SSIM, MS-SSIM and MS-SSIM diversity, each following one named reference exactly.
 
+All three are defined on non-negative intensities: the luminance term (2 mu_x mu_y + C1) / (mu_x^2 +
+mu_y^2 + C1) is not shift invariant, so images in the ganbench range [-1, 1] are first mapped to [0, 1]
+and scored with L = 1 (C1 = (0.01 L)^2, C2 = (0.03 L)^2), which equals the references on uint8 images
+with data_range / max_val 255. `data_range` names the range of the INPUT: 2 for [-1, 1] (default),
+1 for [0, 1]. (Protocol v1, before 2026-12, scored the [-1, 1] values directly: up to 0.1 off.)
+
 - `ssim`: Wang et al. 2004 ("Image quality assessment: from error visibility to structural
   similarity"), 11x11 Gaussian window (sigma 1.5), K1 0.01, K2 0.03, population covariances, averaged
   over the VALID region (windows fully inside the image) and the channels, as
@@ -11,7 +17,8 @@
   0.2856, 0.3001, 0.2363, 0.1333), 2x2 average downsampling, valid windows at every scale (including
   the last, which torchmetrics leaves uncropped), channels averaged per scale, each image's cs and ssim
   clipped at 0, and the window shrunk to min(11, H, W) with sigma scaled by the same factor, so 32 and
-  64 px images work. The reference takes uint8 images with max value 255; here data_range scales C1, C2.
+  64 px images work. The reference takes uint8 images with max value 255 and computes in float32; we
+  compute in float64 on [0, 1] (equal within 1e-3, tested against a NumPy port of its protocol).
 - `ms_ssim_diversity`: the mean MS-SSIM of consecutive pairs of generated images (as in Odena et al.
   2017 and Progressive GAN); lower = more diverse.
 """
@@ -29,12 +36,21 @@ MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 K1, K2 = 0.01, 0.03
 
 
+def to_intensity(x: Tensor, data_range: float) -> Tensor:
+    """Images in [-1, 1] (data_range 2) or [0, 1] (data_range 1) as intensities in [0, 1]."""
+    if data_range == 2.0:
+        return (x + 1) / 2
+    if data_range == 1.0:
+        return x
+    raise ValueError(f"data_range must be 2 (images in [-1, 1]) or 1 (images in [0, 1]), got {data_range}")
+
+
 def ssim(x: Tensor, y: Tensor, *, data_range: float = 2.0) -> Tensor:
     """Per-image SSIM over the valid region and channels (Wang et al. 2004; equals skimage's).
 
     Args:
         x, y: float (N, C, H, W) in [-1, 1] (data_range 2) or [0, 1] (data_range 1); H, W >= 11.
-        data_range: max - min of the image range; sets C1 = (K1 L)^2 and C2 = (K2 L)^2.
+        data_range: width of the input range; the images are scored as [0, 1] intensities (L = 1).
 
     Returns:
         float (N,) in [-1, 1]; 1 only for identical images.
@@ -47,10 +63,8 @@ def ssim(x: Tensor, y: Tensor, *, data_range: float = 2.0) -> Tensor:
     check_pair(x, y, ("x", "y"), data_range=data_range)
     if min(x.shape[-2:]) < 11:
         raise ValueError(f"ssim needs H, W >= 11 (the 11x11 window), got {tuple(x.shape[-2:])}")
-    _, full = _tm_ssim(
-        x.float(), y.float(), data_range=data_range, kernel_size=11, sigma=1.5, reduction="none",
-        return_full_image=True,
-    )  # fmt: skip
+    x, y = to_intensity(x.float(), data_range), to_intensity(y.float(), data_range)
+    _, full = _tm_ssim(x, y, data_range=1.0, kernel_size=11, sigma=1.5, reduction="none", return_full_image=True)
     return full[..., 5:-5, 5:-5].mean(dim=(1, 2, 3))
 
 
@@ -79,7 +93,7 @@ def ms_ssim(x: Tensor, y: Tensor, *, data_range: float = 2.0) -> Tensor:
 
     Args:
         x, y: float (N, C, H, W) in [-1, 1] (data_range 2) or [0, 1] (data_range 1); H, W >= 16.
-        data_range: max - min of the image range.
+        data_range: width of the input range; the images are scored as [0, 1] intensities (L = 1).
 
     Returns:
         float (N,) in [0, 1]; 1 for identical images.
@@ -92,12 +106,12 @@ def ms_ssim(x: Tensor, y: Tensor, *, data_range: float = 2.0) -> Tensor:
     check_pair(x, y, ("x", "y"), data_range=data_range)
     if min(x.shape[-2:]) < 2 ** (len(MS_SSIM_WEIGHTS) - 1):
         raise ValueError(f"ms_ssim needs H, W >= 16 for 5 scales, got {tuple(x.shape[-2:])}")
-    x, y = x.double(), y.double()  # the reference computes in float64
+    x, y = to_intensity(x.double(), data_range), to_intensity(y.double(), data_range)
     weights = torch.tensor(MS_SSIM_WEIGHTS, dtype=x.dtype, device=x.device)
     terms = []
     for scale in range(len(MS_SSIM_WEIGHTS)):
         size = min(11, *x.shape[-2:])
-        s, cs = _ssim_cs(x, y, size, 1.5 * size / 11, data_range)
+        s, cs = _ssim_cs(x, y, size, 1.5 * size / 11, 1.0)
         if scale == len(MS_SSIM_WEIGHTS) - 1:
             terms.append(s)
         else:
@@ -129,9 +143,11 @@ def ms_ssim_diversity(images: Tensor, *, data_range: float = 2.0) -> float:
 
 
 class PairDiversity:
-    """Streaming `ms_ssim_diversity`: pairs consecutive images across update() calls."""
+    """Streaming `ms_ssim_diversity`: pairs consecutive images across update() calls (streaming is exact; a
+    merge of shards drops a pair split between them, so merge_exact is False)."""
 
     name = "ms_ssim_diversity"
+    merge_exact = False
 
     def __init__(self, data_range: float = 2.0):
         self.data_range = data_range

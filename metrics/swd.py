@@ -124,7 +124,11 @@ def sliced_wasserstein_descriptors(a: Tensor, b: Tensor, seed: int = 0, level: i
 
 
 class SlicedWasserstein:
-    """Streaming SWD: update(real, fake) collects per-level descriptors; compute() normalises and slices."""
+    """Streaming SWD: update(real, fake) collects per-level descriptors; compute() normalises and slices.
+    Streaming equals computing at once (positions follow the global image index); a merge of shards does
+    not (merge_exact False). The real descriptors can come from a cache (real_state / set_real_state)."""
+
+    merge_exact = False
 
     def __init__(self, seed: int = 0, max_images: int = 16384):
         self.seed, self.max_images = seed, max_images
@@ -134,6 +138,15 @@ class SlicedWasserstein:
         self.desc: dict[str, list[list[Tensor]]] = {"real": [], "fake": []}
         self.count = {"real": 0, "fake": 0}
         self.resolution: int | None = None
+        self.frozen_real = False
+
+    def real_state(self) -> dict:
+        levels = [torch.cat([d[lvl] for d in self.desc["real"]]) for lvl in range(len(self.desc["real"][0]))]
+        return {"levels": levels, "count": self.count["real"], "resolution": self.resolution}
+
+    def set_real_state(self, state: dict) -> None:
+        self.desc["real"], self.count["real"] = [list(state["levels"])], int(state["count"])
+        self.resolution, self.frozen_real = int(state["resolution"]), True
 
     def _add(self, which: str, images: Tensor) -> None:
         check_images(images, which)
@@ -151,7 +164,8 @@ class SlicedWasserstein:
         self.count[which] += n
 
     def update(self, real: Tensor, fake: Tensor) -> None:
-        self._add("real", real)
+        if not self.frozen_real:
+            self._add("real", real)
         self._add("fake", fake)
 
     def merge(self, other: SlicedWasserstein) -> None:

@@ -9,6 +9,7 @@ checkpoint can run code when it is loaded (the pickle of `np.random.get_state()`
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import tempfile
 from pathlib import Path
@@ -60,15 +61,32 @@ def save(state: dict, path: Path) -> None:
             os.unlink(tmp)
 
 
-def load(path: Path, map_location: str | torch.device = "cpu") -> dict:
-    """The checkpoint at `path`, loaded as weights only; CheckpointError names the file and the fault."""
+def _numpy_arrays() -> list:
+    """The globals a pickled numpy array needs: data reconstruction only, no code (format-1 RNG states)."""
+    return [np._core.multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
+
+
+def load(path: Path, map_location: str | torch.device = "cpu", legacy: bool = False) -> dict:
+    """The checkpoint at `path`, loaded as weights only; CheckpointError names the file and the fault.
+
+    `legacy=True` also reads format 1 (ganbench before contract v2, whose RNG states are numpy arrays), still
+    without running code, for inference and rescoring only: {"format": 1, "nets", "progress": {"step"}}."""
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        try:
+            state = torch.load(path, map_location=map_location, weights_only=True)
+        except pickle.UnpicklingError:
+            if not legacy:
+                raise
+            with torch.serialization.safe_globals(_numpy_arrays()):
+                old = torch.load(path, map_location=map_location, weights_only=True)
+            state = {"format": 1, "nets": old["nets"], "ema": {}, "progress": {"step": int(old["step"])}}
     except FileNotFoundError:
         raise CheckpointError(f"{path}: checkpoint not found") from None
     except Exception as e:  # noqa: BLE001 - unpickling faults come in many types; all mean "not ours"
         raise CheckpointError(f"{path}: not a ganbench checkpoint readable as weights only "
                               f"({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None  # fmt: skip
+    if legacy and isinstance(state, dict) and state.get("format") == 1:
+        return state
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         found = state.get("format", "none") if isinstance(state, dict) else type(state).__name__
         raise CheckpointError(f"{path}: checkpoint format {found}, this ganbench reads format {FORMAT} "

@@ -5,14 +5,21 @@ Every metric reads its inputs by key from the eval batch merged with the recipe'
 any training, that every key exists. Evaluation runs under a forked RNG seeded with the run's seed, so
 stochastic test-time behaviour (pix2pix's dropout) is reproducible and never perturbs training. The
 final pass writes the sample grid and the per-item test PNGs from the very batches it scores.
+Statistics of the real images (SWD descriptors, Lab histograms, Inception features: metrics with a
+`real` input) are cached per (dataset identity, split, view, size, items, protocol version) under
+`cache_dir`, so an evaluation after the first pays only for the generated images.
 A ceiling (metrics that declare one, e.g. the FCN-score on real photos) scores the data itself: each
 declared output key is replaced by a key of the batch (translate = identity).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import closing
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,18 +64,34 @@ def write_test_images(tensors: dict[str, Tensor], roles: dict[str, str], folder:
                 save_image(tensors[key][i].float().cpu().add(1).div(2), folder / f"{index:06d}_{role}.png")
 
 
+@contextmanager
+def seeded(device: torch.device, seed: int) -> Iterator[None]:
+    """A forked RNG seeded with `seed`: evaluation is reproducible (pix2pix's test-time dropout, KID's subsets)
+    and leaves the training RNG exactly where it was."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
+
+
+def _update(metrics: dict, tensors: dict) -> None:
+    for spec, acc in metrics.values():
+        acc.update(*[tensors[k] for k in spec.inputs])
+
+
+def _compute(metrics: dict) -> dict[str, float]:
+    values: dict[str, float] = {}
+    for _, acc in metrics.values():
+        values |= acc.compute()
+    return values
+
+
 def score(metrics: dict, pairs: Iterable[tuple[dict, dict]]) -> dict[str, float]:
     """Feed each (batch, outputs) pair to the accumulators of `metrics` ({name: (spec, acc)}); their values."""
     for _, acc in metrics.values():
         acc.reset()
     for batch, out in pairs:
-        tensors = batch | out
-        for spec, acc in metrics.values():
-            acc.update(*[tensors[k] for k in spec.inputs])
-    values: dict[str, float] = {}
-    for _, acc in metrics.values():
-        values |= acc.compute()
-    return values
+        _update(metrics, batch | out)
+    return _compute(metrics)
 
 
 @dataclass
@@ -79,19 +102,18 @@ class Evaluator:
     batch_size: int = 32  # eval.batch_size (pix2pix's test-time batch statistics depend on it)
     seed: int = 0
     n_samples: int = 8  # items in sample grids and per-item test PNGs
+    cache_dir: Path | None = None  # real-image statistics (SWD descriptors, histograms, Inception features)
+
+    @property
+    def protocols(self) -> dict[str, str]:
+        """{metric: protocol version} of this evaluation, recorded with every metrics.jsonl row."""
+        return {name: spec.version for name, (spec, _) in self.metrics.items()}
 
     def _batches(self, limit: int | None = None) -> Iterator[dict]:
         n = len(self.data) if limit is None else min(limit, len(self.data))
         for start in range(0, n, self.batch_size):
             items = [self.data[i] for i in range(start, min(start + self.batch_size, n))]
             yield to_device(default_collate(items), self.device)
-
-    def translated(self, recipe, t: Progress, limit: int | None = None) -> Iterator[tuple[dict, dict]]:
-        """(batch, translate(batch)) over the eval data under a forked RNG seeded with the run's seed."""
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            torch.manual_seed(self.seed)
-            for batch in self._batches(limit):
-                yield batch, recipe.translate(batch, t)
 
     def _write(self, recipe, tensors: dict, grid: Path | None, test_dir: Path | None) -> None:
         if grid is not None:
@@ -101,25 +123,26 @@ class Evaluator:
 
     def samples(self, recipe, t: Progress, path: Path) -> None:
         """A sample grid from the first eval batch, exactly as the scoring pass sees it."""
-        with closing(self.translated(recipe, t, limit=self.batch_size)) as pairs:  # closing restores the RNG now
-            batch, out = next(pairs)
-        self._write(recipe, batch | out, path, None)
+        with seeded(self.device, self.seed):
+            batch = next(self._batches(limit=self.batch_size))
+            self._write(recipe, batch | recipe.translate(batch, t), path, None)
 
     def evaluate(self, recipe, t: Progress, run_dir: Path, final: bool = False) -> dict[str, float]:
         """Metric values over the eval data; at the end also the grid and test PNGs of the same pass."""
-
-        def pairs():
-            for i, (batch, out) in enumerate(self.translated(recipe, t)):
+        with seeded(self.device, self.seed):
+            cached = self._load_real()
+            for name, (_, acc) in self.metrics.items():
+                acc.reset()
+                if name in cached:
+                    acc.set_real_state(cached[name])
+            for i, batch in enumerate(self._batches()):
+                tensors = batch | recipe.translate(batch, t)
                 if final and i == 0:
-                    self._write(recipe, batch | out, run_dir / "samples" / f"step_{t.step:06d}.png",
+                    self._write(recipe, tensors, run_dir / "samples" / f"step_{t.step:06d}.png",
                                 run_dir / "samples" / "test")  # fmt: skip
-                yield batch, out
-
-        if not self.metrics:
-            for _ in pairs():
-                pass
-            return {}
-        return score(self.metrics, pairs())
+                _update(self.metrics, tensors)
+            self._save_real(cached)
+            return _compute(self.metrics)
 
     def ceiling(self) -> dict[str, float]:
         """Metrics that declare a ceiling, scored on the data itself (e.g. FCN-score of real photos)."""
@@ -128,7 +151,40 @@ class Evaluator:
             return {}
         pairs = ((b, {out: b[src] for _, (spec, _) in chosen.items() for out, src in spec.ceiling.items()})
                  for b in self._batches())  # fmt: skip
-        return score(chosen, pairs)
+        with seeded(self.device, self.seed):
+            return score(chosen, pairs)
+
+    # --- cached statistics of the real images (they do not change between evaluations) ---
+
+    def _real_path(self, name: str, spec) -> Path | None:
+        identity = getattr(self.data, "identity", "")
+        if self.cache_dir is None or not spec.real or not identity or not hasattr(self.metrics[name][1], "real_state"):
+            return None
+        cfg = getattr(self.data, "cfg", None)
+        blob = json.dumps([identity, getattr(self.data, "split", ""), getattr(self.data, "view", ""),
+                           getattr(cfg, "size", 0), len(self.data), name, spec.version, spec.real])  # fmt: skip
+        return self.cache_dir / f"real-{name}-{hashlib.sha1(blob.encode()).hexdigest()[:16]}.pt"
+
+    def _load_real(self) -> dict[str, dict]:
+        out = {}
+        for name, (spec, _) in self.metrics.items():
+            path = self._real_path(name, spec)
+            if path is not None and path.exists():
+                try:
+                    out[name] = torch.load(path, map_location=self.device, weights_only=True)
+                except Exception:  # noqa: BLE001 - a damaged cache file is recomputed, never trusted
+                    path.unlink(missing_ok=True)
+        return out
+
+    def _save_real(self, cached: dict) -> None:
+        for name, (spec, acc) in self.metrics.items():
+            path = self._real_path(name, spec)
+            if path is not None and name not in cached:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+                os.close(fd)
+                torch.save(acc.real_state(), tmp)
+                os.replace(tmp, path)
 
 
 def check_inputs(recipe, data: Dataset, specs: dict, t: Progress, name: str = "") -> None:

@@ -46,11 +46,27 @@ class RunLog:
         with self.losses.open("a", newline="") as f:
             csv.DictWriter(f, self.fields).writerow(row)
 
-    def evaluation(self, t: Progress, values: dict[str, float], split: str = "test") -> None:
+    def evaluation(self, t: Progress, values: dict[str, float], protocol: dict[str, str], split: str = "test") -> None:
+        """One row: where the run stood, the split, the protocol version of each metric, the values."""
         if not values:
             return
+        row = {"step": t.step, "images": t.images, "split": split, "protocol": protocol, **values}
         with self.metrics.open("a") as f:
-            f.write(json.dumps({"step": t.step, "images": t.images, "split": split, **values}) + "\n")
+            f.write(json.dumps(row) + "\n")
+
+    def replace_evaluation(self, t: Progress, values: dict[str, float], protocol: dict[str, str],
+                           split: str = "test") -> None:  # fmt: skip
+        """Rescoring: the evaluation row of step `t.step` (the last one of that split) replaced, atomically."""
+        rows = [json.loads(ln) for ln in self.metrics.read_text().splitlines() if ln] if self.metrics.exists() else []
+        row = {"step": t.step, "images": t.images, "split": split, "protocol": protocol, **values}
+        hits = [i for i, r in enumerate(rows) if r["step"] == t.step and r["split"] == split]
+        if hits:
+            rows[hits[-1]] = row
+        else:
+            rows.append(row)
+        tmp = self.metrics.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        tmp.replace(self.metrics)
 
     def truncate(self, step: int) -> None:
         """Keep loss rows of iterations before `step` and evaluations up to `step` (the checkpoint's)."""

@@ -322,7 +322,7 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, evaluator=N
             return {}
         with eng.averaged(recipe):
             values = evaluator.evaluate(recipe, at, run_dir, final=final)
-        log.evaluation(at, values)
+        log.evaluation(at, values, evaluator.protocols)
         return values
 
     # --- loop ---
@@ -357,7 +357,8 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, evaluator=N
     describe = getattr(recipe, "describe", None)
     return {"device": str(eng.device), "amp": eng.amp, "channels_last": eng.channels_last, "train_seconds": wall,
             "train_images_per_s": trained / wall if trained else float("nan"), "metrics": values,
-            "steps": t.step, "images": t.images, **(describe(t) if describe else {})}  # fmt: skip
+            "steps": t.step, "images": t.images, "protocols": evaluator.protocols if evaluator else {},
+            **(describe(t) if describe else {})}  # fmt: skip
 
 
 def _progress(start: int, total: int, enabled: bool, desc: str):

@@ -26,8 +26,11 @@ from metrics.fcn_score import train_segmenter
 from models.checkpoint import CheckpointError
 from models.contract import Progress
 from models.evaluation import Evaluator, MetricInputError, check_inputs
-from models.train import resolve_device, seed_everything, train
+from models.runlog import RunLog
+from models.train import resolve_device, train
 from studies import results as R
+from studies.build import build_recipe, datasets
+from studies.checkpoints import load_run
 from studies.data import DatasetError, make_dataset
 from studies.spec import RunSpec, config_diff, config_hash, identity, spec_from_config
 
@@ -63,21 +66,6 @@ class Segmenters:
         return self.nets[key]
 
 
-def datasets(spec: RunSpec) -> tuple:
-    """(train set with augmentation, test set) in the recipe's train and eval views."""
-    train_view, eval_view = spec.recipe_cls.views
-    return (make_dataset(spec.data, "train", augment=True, view=train_view),
-            make_dataset(spec.data, "test", view=eval_view))  # fmt: skip
-
-
-def build_recipe(spec: RunSpec, train_set):
-    """The run's nets, initialised from the run's own seed, whatever ran before in this process."""
-    with torch.random.fork_rng(devices=[]):
-        facts = train_set.facts()  # reads one (augmented) item: must not move the run's RNG
-    seed_everything(spec.train.seed)
-    return spec.recipe_cls(spec.model, facts)
-
-
 def make_metrics(spec: RunSpec, ctx: EvalContext) -> dict:
     out = {}
     for name in spec.metrics:
@@ -95,7 +83,8 @@ def make_evaluator(spec: RunSpec, test_set, segmenters: Segmenters, device: torc
         segmenter=(lambda: segmenters.get(spec)) if test_set.n_classes else None,
         inception_weights=Path(spec.eval.inception_weights) if spec.eval.inception_weights else None,
     )
-    return Evaluator(test_set, make_metrics(spec, ctx), device, spec.eval.batch_size, spec.train.seed)
+    return Evaluator(test_set, make_metrics(spec, ctx), device, spec.eval.batch_size, spec.train.seed,
+                     cache_dir=segmenters.cache_dir)  # fmt: skip
 
 
 def _check_identity(run_id: str, spec: RunSpec, run_dir: Path) -> str | None:
@@ -110,8 +99,9 @@ def _check_identity(run_id: str, spec: RunSpec, run_dir: Path) -> str | None:
     return f"{run_id} was trained with another config ({'; '.join(diff[:6])})" if diff else None
 
 
-def preflight(study_name: str, runs: list, out: Path, restart: bool) -> None:
-    """Every check that can fail on the user's input, before any training; PreflightError lists the faults."""
+def preflight(study_name: str, runs: list, out: Path, restart: bool, data: bool = True) -> None:
+    """Every check that can fail on the user's input, before any training; PreflightError lists the faults.
+    `data=False` checks only the run directories' configs (rescoring reads each run's own data later)."""
     faults = []
     for run_id, _, _, spec in runs:
         run_dir = out / study_name / run_id
@@ -124,7 +114,7 @@ def preflight(study_name: str, runs: list, out: Path, restart: bool) -> None:
         raise PreflightError("; ".join(faults) + ". Start such runs anew with --restart (with --only RUN for one), "
                              "or write to another --out.")  # fmt: skip
     checked = set()
-    for run_id, _, _, spec in runs:
+    for run_id, _, _, spec in runs if data else []:
         key = (spec.data, spec.recipe_cls.views)
         try:
             train_set, test_set = datasets(spec)
@@ -178,6 +168,27 @@ def execute(spec: RunSpec, run_dir: Path, segmenters: Segmenters, progress: bool
     recipe = build_recipe(spec, train_set)
     evaluator = make_evaluator(spec, test_set, segmenters, resolve_device(spec.train.device))
     return train(recipe, spec.train, train_set, run_dir, evaluator=evaluator, progress=progress, desc=desc)
+
+
+def rescore_one(study_name: str, run_id: str, out: Path, segs: Segmenters) -> dict | None:
+    """Recompute every metric of a finished run from its checkpoint, with the registry's current protocols;
+    the final evaluation row of metrics.jsonl and run.json are replaced atomically. None if not finished."""
+    run_dir = out / study_name / run_id
+    if not (run_dir / "done").exists():
+        print(f"[{run_id}] not finished: nothing to rescore")
+        return None
+    loaded = load_run(run_dir)
+    device = resolve_device(loaded.spec.train.device)
+    for net in loaded.recipe.nets.values():
+        net.to(device)
+    evaluator = make_evaluator(loaded.spec, loaded.test_set, segs, device)
+    values = evaluator.evaluate(loaded.recipe, loaded.progress, run_dir, final=True)
+    RunLog(run_dir).replace_evaluation(loaded.progress, values, evaluator.protocols)
+    status = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else {}
+    status |= {"status": "done", "protocols": evaluator.protocols, "rescored": time.strftime("%Y-%m-%d %H:%M:%S")}
+    R.write_json_atomic(status, run_dir / "run.json")
+    print(f"[{run_id}] rescored ({', '.join(evaluator.protocols.values())})")
+    return status
 
 
 def ceiling(spec: RunSpec, segmenters: Segmenters) -> dict[str, float]:

@@ -17,7 +17,7 @@ import pandas as pd
 
 RESULTS_COLUMNS = ["study", "run_id", "variant", "seed", "step", "split", "metric", "value"]
 REFERENCE_DIR = Path(__file__).parent / "reference"
-NOT_METRICS = ("step", "images", "split")  # keys of a metrics.jsonl row that are not metric values
+NOT_METRICS = ("step", "images", "split", "protocol")  # keys of a metrics.jsonl row that are not metric values
 
 
 class SchemaError(ValueError):

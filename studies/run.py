@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import json
 import re
 import sys
 import time
@@ -21,10 +22,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from metrics import METRICS
+from metrics import METRICS, stale
+from models.checkpoint import CheckpointError
 from models.train import DeviceUnavailable, resolve_device
 from studies import results as R
-from studies.execute import PreflightError, Segmenters, ceiling, preflight, run_one
+from studies.data import DatasetError
+from studies.execute import PreflightError, Segmenters, ceiling, preflight, rescore_one, run_one
 from studies.spec import ConfigError, Study, flatten, parse_set
 
 CEILING = "ground truth (real photos)"
@@ -51,6 +54,16 @@ def table_metrics(runs: list) -> list[str]:
     return list(keys)
 
 
+def run_protocols(status: dict, spec) -> dict[str, str]:
+    """{metric: version} a run was scored with; runs from before versions were recorded used v1 throughout."""
+    recorded = status.pop("protocols", None)
+    if recorded:
+        return dict(recorded)
+    if status.get("status") != "done":
+        return {}
+    return {m: METRICS[m].version.rsplit("-v", 1)[0] + "-v1" for m in spec.metrics if m in METRICS}
+
+
 def _flat(spec) -> dict:
     return {k: str(v) if isinstance(v, tuple) else v for k, v in flatten(spec).items()}
 
@@ -67,10 +80,13 @@ def write_tables(study: Study, runs: list, statuses: dict, out: Path, ceiling_va
     R.write_csv_atomic(results, study_dir / "results.csv")
     run_table = []
     for run_id, variant, seed, spec in runs:
-        st = statuses.get(run_id) or {"status": "not run"}
-        protocols = "; ".join(METRICS[m].protocol for m in spec.metrics if m in METRICS)
+        st = dict(statuses.get(run_id) or {"status": "not run"})
+        versions = run_protocols(st, spec)
+        protocols = "; ".join(METRICS[m].protocol for m in versions if m in METRICS)
         run_table.append({"study": study.name, "run_id": run_id, "variant": variant, "seed": seed,
-                          "question": study.question, **st, "metric_protocol": protocols, **_flat(spec)})  # fmt: skip
+                          "question": study.question, **st, "metric_protocol": protocols,
+                          **{f"protocol/{m}": v for m, v in versions.items()}, "stale": ", ".join(stale(versions)),
+                          **_flat(spec)})  # fmt: skip
     old_runs = pd.read_csv(study_dir / "runs.csv") if (study_dir / "runs.csv").exists() else None
     table = pd.DataFrame(run_table)
     if old_runs is not None:
@@ -85,11 +101,15 @@ def write_tables(study: Study, runs: list, statuses: dict, out: Path, ceiling_va
 
 def print_table(study: Study, runs: list, results: pd.DataFrame, statuses: dict, profile: str) -> None:
     ref = R.load_reference(study.reference_file, study.reference, study.reference_names)
-    notes = {}
-    for run_id, variant, _, _ in runs:
+    notes, old = {}, {}
+    for run_id, variant, _, spec in runs:
         st = statuses.get(run_id, {})
         with contextlib.suppress(KeyError, ValueError, IndexError):  # a failed run has no diagnostics
             notes[variant] = study.row_note.format(**st) if study.row_note else ""
+        old.setdefault(variant, set()).update(stale(run_protocols(dict(st), spec)))
+    for variant, metrics in old.items():
+        if metrics:
+            notes[variant] = f"{notes.get(variant, '')} [stale: {', '.join(sorted(metrics))}]".strip()
     ceil = results[results.split == "ceiling"].set_index("metric").value.to_dict()
     print(f"\n{study.name}: {study.question}  [profile {profile}; mean±std over seeds]")
     print(R.format_table(results[results.split == "test"], table_metrics(runs), list(study.variants), ref,
@@ -97,9 +117,26 @@ def print_table(study: Study, runs: list, results: pd.DataFrame, statuses: dict,
     if len(ref):
         sources = "; ".join(dict.fromkeys(ref.source))
         print(f"[x.xx] = published value ({sources}): another dataset and model, for orientation only.")
+    if any(old.values()):
+        print(f"[stale: m] = scored under an older protocol of m; `python -m studies.run {study.name} --rescore` "
+              "recomputes every metric from the checkpoints, without training.")  # fmt: skip
     for run_id, st in statuses.items():
         if st.get("status") == "failed":
             print(f"FAILED {run_id}: {st['error']}")
+
+
+def rescore(study: Study, runs: list, out: Path, segs: Segmenters) -> dict:
+    """Statuses after rescoring every finished run; a run that cannot be rescored keeps its old values."""
+    statuses = {}
+    for run_id, *_ in runs:
+        path = out / study.name / run_id / "run.json"
+        try:
+            statuses[run_id] = rescore_one(study.name, run_id, out, segs)
+        except (CheckpointError, DatasetError, ValueError) as e:
+            print(f"[{run_id}] not rescored: {e}")
+        if statuses.get(run_id) is None:
+            statuses[run_id] = json.loads(path.read_text()) if path.exists() else {"status": "not run"}
+    return statuses
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -115,6 +152,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dry-run", action="store_true", help="print the resolved runs and their overrides, then exit")
     p.add_argument("--shard", help="i/n: run only every n-th run starting at i (0-based)")
     p.add_argument("--restart", action="store_true", help="discard the selected runs' directories and train anew")
+    p.add_argument("--rescore", action="store_true", help="recompute the metrics of finished runs from their "
+                   "checkpoints (current protocols), without training")  # fmt: skip
     p.add_argument("--list", action="store_true", help="list studies and profiles")
     p.add_argument("--inception-weights", help="local Inception-v3 weights for FID/KID (never downloaded)")
     p.add_argument("--no-progress", action="store_true")
@@ -167,15 +206,21 @@ def main(argv=None) -> int:
             for run_id, _, _, spec in runs:
                 print(f"  {run_id}: { ({k: v for k, v in flatten(spec).items() if base.get(k) != v}) }")
             return 0
-        preflight(study.name, runs, args.out, args.restart)
+        if args.rescore and args.restart:
+            raise ConfigError("--rescore keeps the trained runs; it cannot be combined with --restart")
+        preflight(study.name, runs, args.out, args.restart, data=not args.rescore)
     except (ConfigError, PreflightError, DeviceUnavailable) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     segs = Segmenters(args.out / ".cache", resolve_device(runs[0][3].train.device) if runs else None)
-    t0, statuses = time.perf_counter(), {}
-    for i, (run_id, _, _, spec) in enumerate(runs):
-        statuses[run_id] = run_one(study.name, run_id, spec, args.out, segs, not args.no_progress,
-                                   f"[{i + 1}/{len(runs)} {run_id}]")  # fmt: skip
+    t0 = time.perf_counter()
+    if args.rescore:
+        statuses = rescore(study, runs, args.out, segs)
+    else:
+        statuses = {}
+        for i, (run_id, _, _, spec) in enumerate(runs):
+            desc = f"[{i + 1}/{len(runs)} {run_id}]"
+            statuses[run_id] = run_one(study.name, run_id, spec, args.out, segs, not args.no_progress, desc)
     try:
         ceil = ceiling(runs[0][3], segs) if runs else {}
     except Exception as e:  # noqa: BLE001 - the tables are still written without the ceiling row

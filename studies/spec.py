@@ -177,8 +177,28 @@ def from_dict(cls, d: dict):
     return cls(**kw)
 
 
+def upgrade_config(config: dict) -> dict:
+    """A config.json written before contract v2 (lengths in steps, one lr for both optimizers) in today's
+    fields: images = steps x batch size, every interval likewise, lr and betas for both groups."""
+    train = dict(config.get("train", {}))
+    if "steps" not in train:
+        return config
+    bs = int(train.get("batch_size", 1))
+    opt = {"lr": train.pop("lr", 2e-4), "betas": train.pop("betas", (0.5, 0.999)),
+           "decay_from": train.pop("decay_from", 0.5)}  # fmt: skip
+    train["images"] = int(train.pop("steps")) * bs
+    for k in ("log_every", "sample_every", "ckpt_every", "eval_every"):
+        if k in train:
+            train[k] = int(train[k]) * bs
+    train["opt"] = {"g": dict(opt), "d": dict(opt)}
+    model = {k: v for k, v in (config.get("model") or {}).items() if k not in ("in_ch", "out_ch")}
+    data = {k: v for k, v in (config.get("data") or {}).items() if k != "view"}
+    return {**config, "train": train, "model": model, "data": data}
+
+
 def spec_from_config(config: dict) -> RunSpec:
-    """The RunSpec a run's config.json describes."""
+    """The RunSpec a run's config.json describes (older layouts upgraded first)."""
+    config = upgrade_config(config)
     recipe = config.get("recipe", "pix2pix")
     if recipe not in RECIPES:
         raise ConfigError(f"config names recipe {recipe!r}, unknown here; known: {', '.join(sorted(RECIPES))}")

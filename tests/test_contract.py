@@ -12,7 +12,7 @@ from models import checkpoint as ckpt
 from models.contract import Progress
 from models.evaluation import check_inputs
 from models.train import Engine, train
-from studies.execute import build_recipe, datasets
+from studies.build import build_recipe, datasets
 from studies.spec import RunSpec, override
 
 SETTINGS = {"data.n_train": 8, "data.n_val": 2, "data.n_test": 4, "train.images": 8, "train.batch_size": 2,

@@ -8,6 +8,7 @@ import torch
 
 from studies import execute
 from studies import run as runner
+from studies.build import build_recipe
 from studies.data import make_dataset
 from studies.results import RESULTS_COLUMNS, SchemaError, merge_results, read_results
 from studies.spec import ConfigError, Profile, RunSpec, Study, override, parse_set
@@ -172,10 +173,10 @@ def test_init_depends_only_on_the_run_seed():
     spec = override(override(RunSpec(), "model.g.num_downs", 5), "model.g.ngf", 4)
     data = make_dataset(override(spec, "data.size", 32).data, "train", augment=True)
     torch.manual_seed(123)
-    a = execute.build_recipe(spec, data)
+    a = build_recipe(spec, data)
     torch.rand(1000)  # whatever a previous run consumed
-    b = execute.build_recipe(spec, data)
+    b = build_recipe(spec, data)
     for p, q in zip(a.nets["G"].parameters(), b.nets["G"].parameters()):
         assert torch.equal(p, q)
-    c = execute.build_recipe(override(spec, "train.seed", 1), data)
+    c = build_recipe(override(spec, "train.seed", 1), data)
     assert not torch.equal(next(a.nets["G"].parameters()), next(c.nets["G"].parameters()))

@@ -1,4 +1,5 @@
-"""SSIM / MS-SSIM: skimage and torchmetrics as oracles, properties, and bad inputs."""
+"""SSIM / MS-SSIM in their references' own conventions (uint8 images, data_range / max_val 255): skimage for SSIM,
+a NumPy port of Progressive GAN's ms_ssim.py for MS-SSIM and diversity; properties; bad inputs."""
 
 import numpy as np
 import pytest
@@ -7,7 +8,9 @@ import torch.nn.functional as F
 from skimage.metrics import structural_similarity
 from torchmetrics.functional.image import multiscale_structural_similarity_index_measure as tm_ms_ssim
 
+from metrics.protocol import from_uint8
 from metrics.ssim import PairDiversity, ms_ssim, ms_ssim_diversity, ssim
+from tests import pggan_ms_ssim
 
 
 def _pair(n, size, noise, gen, smooth=True):
@@ -18,17 +21,42 @@ def _pair(n, size, noise, gen, smooth=True):
     return x, y
 
 
-@pytest.mark.parametrize("size,noise,data_range", [(32, 0.3, 2.0), (64, 0.05, 2.0), (64, 1.0, 2.0), (48, 0.2, 1.0)])
-def test_ssim_matches_skimage(size, noise, data_range, gen):
-    x, y = _pair(4, size, noise, gen)
-    if data_range == 1.0:
-        x, y = (x + 1) / 2, (y + 1) / 2
-    ours = ssim(x, y, data_range=data_range)
+def _uint8_pair(n, size, noise, gen, dark=0.0):
+    """uint8 NCHW images: smooth, with a brightness offset (means far from 0.5 expose range mistakes)."""
+    x, y = _pair(n, size, noise, gen)
+    return tuple(((v - dark).clamp(-1, 1) + 1).mul(127.5).round().to(torch.uint8) for v in (x, y))
+
+
+def _nhwc(x: torch.Tensor) -> np.ndarray:
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+@pytest.mark.parametrize("size,noise,dark", [(32, 0.3, 0.0), (64, 0.05, 0.6), (64, 1.0, -0.5), (128, 0.2, 0.7),
+                                             (48, 0.2, 0.3)])  # fmt: skip
+def test_ssim_matches_skimage_on_uint8(size, noise, dark, gen):
+    x, y = _uint8_pair(4, size, noise, gen, dark)
+    ours = ssim(from_uint8(x), from_uint8(y))  # the ganbench range [-1, 1]
+    ours01 = ssim(x.float() / 255, y.float() / 255, data_range=1.0)  # [0, 1] input
     for i in range(4):
-        ref = structural_similarity(x[i].permute(1, 2, 0).double().numpy(), y[i].permute(1, 2, 0).double().numpy(),
-                                    gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
-                                    data_range=data_range, channel_axis=2)  # fmt: skip
+        ref = structural_similarity(_nhwc(x)[i], _nhwc(y)[i], gaussian_weights=True, sigma=1.5,
+                                    use_sample_covariance=False, data_range=255, channel_axis=2)  # fmt: skip
         assert ours[i].item() == pytest.approx(ref, abs=1e-4)
+        assert ours01[i].item() == pytest.approx(ref, abs=1e-4)
+
+
+@pytest.mark.parametrize("size,noise,dark", [(32, 0.3, 0.0), (64, 0.05, 0.6), (64, 0.6, -0.4), (128, 0.2, 0.5)])
+def test_ms_ssim_matches_progressive_gan_on_uint8(size, noise, dark, gen):
+    x, y = _uint8_pair(4, size, noise, gen, dark)
+    ref = pggan_ms_ssim.ms_ssim_per_image(_nhwc(x), _nhwc(y))
+    ours = ms_ssim(from_uint8(x), from_uint8(y)).numpy()
+    assert ours == pytest.approx(ref, abs=1e-3)
+
+
+def test_diversity_matches_progressive_gan_on_256_smooth_images(gen):
+    x, _ = _uint8_pair(256, 64, 0.0, gen, dark=0.3)  # the issue's case: 256 smooth 64 px images
+    ref = pggan_ms_ssim.diversity(_nhwc(x))
+    assert ms_ssim_diversity(from_uint8(x)) == pytest.approx(ref, abs=1e-3)
+    assert ref > 0.05  # smooth images are alike: far from 0, where a range mistake is easy to miss
 
 
 def test_ssim_properties(gen):
@@ -39,8 +67,9 @@ def test_ssim_properties(gen):
 
 
 def test_ms_ssim_matches_torchmetrics_where_valid(gen):
-    x, y = _pair(3, 192, 0.05, gen)  # similar pairs at >= 176 px: torchmetrics' domain
-    assert torch.allclose(ms_ssim(x, y).float(), tm_ms_ssim(x, y, data_range=2.0, reduction="none"), atol=1e-3)
+    x, y = _pair(3, 192, 0.05, gen)  # similar pairs at >= 176 px: torchmetrics' domain, in its [0, 1] convention
+    x01, y01 = (x + 1) / 2, (y + 1) / 2
+    assert torch.allclose(ms_ssim(x, y).float(), tm_ms_ssim(x01, y01, data_range=1.0, reduction="none"), atol=1e-3)
 
 
 def test_ms_ssim_small_images_and_clipping(gen):
@@ -97,8 +126,10 @@ def test_bad_inputs(fn):
         ms_ssim_diversity(x[:1])
 
 
-def test_float64_reference_is_stable():
-    # ssim on constant images: C1/C2 keep it defined; equal constants give 1, different ones < 1
-    a, b = torch.zeros(1, 3, 16, 16), torch.full((1, 3, 16, 16), 0.5)
+def test_constant_images_use_intensities():
+    # constant images: only luminance is left, on [0, 1] intensities with C1 = 0.01^2 (black vs mid-grey)
+    a, b = torch.full((1, 3, 16, 16), -1.0), torch.zeros(1, 3, 16, 16)  # intensities 0 and 0.5
     assert ssim(a, a).item() == pytest.approx(1.0)
-    assert ssim(a, b).item() == pytest.approx(np.float64((2 * 0 * 0.5 + 4e-4) / (0.25 + 4e-4)), rel=1e-4)
+    assert ssim(a, b).item() == pytest.approx((2 * 0 * 0.5 + 1e-4) / (0.25 + 1e-4), rel=1e-4)
+    with pytest.raises(ValueError, match="data_range must be 2"):
+        ssim(b, b, data_range=255.0)

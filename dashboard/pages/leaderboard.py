@@ -23,7 +23,10 @@ for col, chosen in (("study", studies), ("dataset", datasets), ("recipe", famili
     if chosen:
         view = view[view[col].astype(str).isin(chosen)]
 view = view.reset_index(drop=True)
-metrics = [c for c in view.columns[5:] if not c.endswith(" std")]
+metrics = [c for c in view.columns if c not in data.LEADERBOARD_META and not c.endswith(" std")]
+if view["stale"].astype(bool).any():
+    st.warning("Some rows were scored under an older metric protocol (column `stale`); "
+               "`python -m studies.run STUDY --rescore` recomputes them from the checkpoints.", icon="⚠️")  # fmt: skip
 best = data.best_rows(view, metrics)
 labels = {m: data.metric_label(m) for m in metrics}
 

@@ -15,12 +15,20 @@ studies = sorted(loaded.results.study.unique()) if not loaded.results.empty else
 study = state.pick_study(studies, "No study has written results yet. Run `make run`.")
 info = loaded.studies.get(study, {})
 st.subheader(info.get("question", study))
-table = data.study_table(loaded.results, study, info)
+old = data.stale_by_variant(loaded.runs)
+old = {r.variant: r.stale for r in old[old.study == study].itertuples() if r.stale}
+if old:
+    which = "; ".join(f"{v}: {m}" for v, m in old.items())
+    st.warning(f"{len(old)} variant(s) were scored under an older metric protocol ({which}). "
+               f"`python -m studies.run {study} --rescore` recomputes them from the checkpoints.",
+               icon="⚠️")  # fmt: skip
+table = data.study_table(loaded.results, study, info, old)
 
 
 def shade(row):
     colour = {"ours": "", "ceiling (real photos)": "background-color: #e8f0fe"}.get(
-        row.kind, "background-color: #f3f3f3; font-style: italic"
+        row.kind,
+        "background-color: #fff3cd" if row.kind.startswith("ours") else "background-color: #f3f3f3; font-style: italic",
     )
     return [colour] * len(row)
 
