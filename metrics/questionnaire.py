@@ -93,6 +93,9 @@ def load_key(path: Path) -> pd.DataFrame:
     missing = [c for c in KEY_COLUMNS if c not in key.columns]
     if missing:
         raise ResponseError(f"{path}: key lacks column(s) {missing}")
+    for col in ("study", "protocol"):
+        if key[col].nunique() != 1:
+            raise ResponseError(f"{path}: a key belongs to one {col}, this one names {sorted(key[col].unique())}")
     if key.item.duplicated().any():
         raise ResponseError(f"{path}: item {key.item[key.item.duplicated()].iloc[0]!r} appears twice in the key")
     key["is_real"] = key.is_real.astype(str).str.lower().isin(["true", "1"])
@@ -256,16 +259,35 @@ def to_results(summary: pd.DataFrame, study: str) -> pd.DataFrame:
     return long[RESULTS_COLUMNS]
 
 
+def check_key_study(key: pd.DataFrame, key_path: Path, study: str, runs_dir: Path) -> None:
+    """The key must be this study's: its study column, and (when the study's runs.csv exists) its runs."""
+    named = str(key.study.iloc[0])
+    if named != study:
+        raise ResponseError(f"{key_path} is the key of study {named!r}, not of {study!r}: import with --study {named}, "
+                            f"or use the key exported for {study}")  # fmt: skip
+    runs_csv = Path(runs_dir) / study / "runs.csv"
+    if runs_csv.exists():
+        known = set(pd.read_csv(runs_csv).run_id.astype(str))
+        unknown = sorted(set(key.run_id[~key.is_real].astype(str)) - known)
+        if unknown:
+            raise ResponseError(f"{key_path}: runs {unknown[:5]} are not runs of study {study!r} ({runs_csv})")
+
+
 def import_responses(responses: Path, key_path: Path, study: str, runs_dir: Path = Path("runs"), fmt: str = "auto",
-                     rules: Rules = Rules(), seed: int = 0) -> dict:  # fmt: skip
-    """Parse, validate, exclude, summarise; merge rows into runs/<study>/results.csv (idempotent) and write
-    runs/<study>/human/<protocol>/{judgements,problems,raters,summary,pairwise}.csv."""
+                     rules: Rules = Rules(), seed: int = 0, allow_partial: bool = False,
+                     answer_field: str | None = None) -> dict:  # fmt: skip
+    """Check the key against the study and the file's structure, parse, validate, exclude, summarise; then merge
+    rows into runs/<study>/results.csv (idempotent) and write runs/<study>/human/<protocol>/{judgements,problems,
+    raters,summary,pairwise}.csv. Every refusal happens before anything is written."""
     from studies.results import merge_results, read_results, write_csv_atomic
 
     key = load_key(key_path)
+    check_key_study(key, key_path, study, runs_dir)
     protocol = key.protocol.iloc[0]
-    raw, found = rf.parse(Path(responses), fmt)
+    raw, found = rf.parse(Path(responses), fmt, allow_partial, answer_field)
     judgements, problems = validate(raw, key)
+    cut = [{"row": 0, "rater": "", "item": "", "reason": note} for note in raw.attrs.get("notes", [])]
+    problems = pd.concat([pd.DataFrame(cut, columns=problems.columns), problems], ignore_index=True)
     if judgements.empty:
         raise ResponseError(f"{responses}: no valid answer among {len(raw)} ({len(problems)} problems)")
     raters = exclude(judgements, key, rules)
@@ -274,6 +296,7 @@ def import_responses(responses: Path, key_path: Path, study: str, runs_dir: Path
         raise ResponseError(f"{responses}: no usable judgement left ({len(problems)} problems, "
                             f"{(~raters.kept).sum()} raters excluded)")  # fmt: skip
     summary, tests = summarize(kept, key, seed)
+    unanswered = sorted(set(key.item) - set(kept.item))
     rows = to_results(summary, study).assign(run_id=lambda d: f"human-{protocol}-" + d.variant)
     study_dir = Path(runs_dir) / study
     path = study_dir / "results.csv"
@@ -283,7 +306,7 @@ def import_responses(responses: Path, key_path: Path, study: str, runs_dir: Path
                      ("pairwise", tests)):  # fmt: skip
         write_csv_atomic(df, out / f"{name}.csv")
     return {"format": found, "raw": len(raw), "kept": len(kept), "problems": problems, "raters": raters,
-            "summary": summary, "tests": tests}  # fmt: skip
+            "summary": summary, "tests": tests, "unanswered": unanswered}  # fmt: skip
 
 
 def simulate(key: pd.DataFrame, quality: dict[str, float], n_raters: int = 20, careless: int = 4,
@@ -320,10 +343,15 @@ def _print_import(report: dict) -> None:
     print(f"raters: {raters.kept.sum()} kept, {(~raters.kept).sum()} excluded")
     for r in raters[~raters.kept].itertuples():
         print(f"  excluded {r.rater}: {r.reason}")
+    if report.get("unanswered"):
+        items = report["unanswered"]
+        print(f"{len(items)} items of the key have no counted answer: {', '.join(items[:10])}"
+              f"{' ...' if len(items) > 10 else ''}")  # fmt: skip
     if len(problems):
-        print(f"{len(problems)} answers not counted:")
+        print(f"{len(problems)} answer(s) or row(s) not counted:")
         for reason, g in problems.groupby("reason"):
-            print(f"  {reason}: rows {', '.join(map(str, g.row.head(8)))}{' ...' if len(g) > 8 else ''}")
+            rows = [str(n) for n in g.row.head(8) if n]  # row 0: a note on the file (a row left out)
+            print(f"  {reason}" + (f": rows {', '.join(rows)}{' ...' if len(g) > 8 else ''}" if rows else ""))
     print(report["summary"].round(3).to_string(index=False))
     if len(report["tests"]):
         print("pairwise tests (Holm-corrected):")
@@ -351,6 +379,8 @@ def main(argv=None) -> int:
     i.add_argument("--min-catch", type=float, default=Rules.min_catch)
     i.add_argument("--min-complete", type=float, default=Rules.min_complete)
     i.add_argument("--keep-straight-lining", action="store_true")
+    i.add_argument("--allow-partial", action="store_true", help="import the complete rows of a file that was cut short")
+    i.add_argument("--answer-field", help="the form field holding the answer, when a HIT has several (MTurk)")
     s = sub.add_parser("simulate", help="write simulated responses with a known truth (for trying the import)")
     s.add_argument("--key", type=Path, required=True)
     s.add_argument("--format", choices=rf.FORMATS, default="long")
@@ -367,7 +397,18 @@ def main(argv=None) -> int:
             print(f"wrote {len(key)} items to {args.out} (key.csv is the secret: keep it away from raters)")
         elif args.cmd == "import":
             rules = Rules(args.min_catch, args.min_complete, not args.keep_straight_lining)
-            _print_import(import_responses(args.responses, args.key, args.study, args.runs, args.format, rules))
+            _print_import(
+                import_responses(
+                    args.responses,
+                    args.key,
+                    args.study,
+                    args.runs,
+                    args.format,
+                    rules,
+                    allow_partial=args.allow_partial,
+                    answer_field=args.answer_field,
+                )
+            )
         else:
             key = load_key(args.key)
             quality = {k: float(v) for k, v in (kv.split("=") for kv in args.quality.split(","))}

@@ -9,7 +9,13 @@ unfinished, preview), `submitted` (timestamp or "" for duplicate detection).
   per question; a grid question gives one column per row as "Question [Row]". The item id
   (`item_001`) is read from the column header.
 - mturk: Mechanical Turk batch results: HITId, WorkerId, AssignmentStatus (Submitted / Approved /
-  Rejected), Input.* and Answer.* columns; answers may sit in Answer.taskAnswers (JSON, Crowd HTML).
+  Rejected), Input.* and Answer.* columns. Classic HTML forms give one Answer.<name> column per field;
+  Crowd HTML Elements give Answer.taskAnswers, a JSON list with one object of element outputs
+  (`crowd_answer`): radio buttons and check boxes `{"name": {"value": checked}}` (one entry per button),
+  classifiers `{"name": {"label": ...}}` (multi-select: `{"labels": [...]}`), sliders a number, inputs
+  and text areas a string. The answer is the checked option or chosen label; failing those, the one
+  number; failing that, the one text. Several candidates of the same kind (two boxes checked, an
+  answer and a comment in two text fields) are reported as ambiguous unless `answer_field` names it.
 - qualtrics: Qualtrics CSV export: three header rows (names, question texts, {"ImportId": ...}), with
   Status (0 / "IP Address" = a real response) and Finished columns; the rater is ResponseId.
 """
@@ -33,18 +39,44 @@ class ResponseFormatError(ValueError):
     """The file is not in the expected (or any recognised) format; the message names what did not match."""
 
 
-def read_rows(path: Path) -> list[list[str]]:
+def read_rows(path: Path, allow_partial: bool = False) -> tuple[list[list[str]], list[str]]:
+    """The rows of a CSV file after a structural check, and the notes on rows left out.
+
+    Every row must have the header's number of fields and every quoted field must be closed: a file cut
+    short (an interrupted download) ends inside a field or with a short row, and is refused, naming the
+    row, unless `allow_partial` (then the cut rows are left out and noted). Blank lines are ignored."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raise ResponseFormatError(f"{path}: not UTF-8 text ({e})") from None
+    reader, rows, notes = csv.reader(io.StringIO(text), strict=True), [], []
     try:
-        rows = list(csv.reader(io.StringIO(text)))
+        for row in reader:
+            rows.append((reader.line_num, row))
     except csv.Error as e:
-        raise ResponseFormatError(f"{path}: malformed CSV ({e})") from None
-    if not rows or not any(rows[0]):
+        cut = f"the file ends inside a quoted field (row starting after line {rows[-1][0] if rows else 0}: {e})"
+        if not allow_partial:
+            raise ResponseFormatError(f"{path}: looks truncated: {cut}; re-download it, or pass --allow-partial "
+                                      "to import only the complete rows") from None  # fmt: skip
+        notes.append(cut)
+    if not rows or not any(rows[0][1]):
         raise ResponseFormatError(f"{path}: empty file, no header row")
-    return rows
+    width, final_newline = len(rows[0][1]), text.endswith(("\n", "\r"))
+    kept = [rows[0][1]]
+    for i, (line, row) in enumerate(rows[1:], start=1):
+        if len(row) == width or not any(c.strip() for c in row):
+            kept.append(row)
+            continue
+        last = i == len(rows) - 1
+        fault = f"row at line {line} has {len(row)} of {width} fields"
+        if last and not final_newline:
+            fault += " and the file does not end with a newline"
+        if not allow_partial:
+            what = "looks truncated" if last else "is malformed"
+            raise ResponseFormatError(f"{path}: {what}: {fault}; re-download it, or pass --allow-partial to import "
+                                      "only the complete rows")  # fmt: skip
+        notes.append(f"left out: {fault}")
+    return kept, notes
 
 
 def detect(rows: list[list[str]], path: Path | str = "responses") -> str:
@@ -64,20 +96,21 @@ def detect(rows: list[list[str]], path: Path | str = "responses") -> str:
     )
 
 
-def parse(path: Path, fmt: str = "auto") -> tuple[pd.DataFrame, str]:
-    rows = read_rows(path)
+def parse(path: Path, fmt: str = "auto", allow_partial: bool = False,
+          answer_field: str | None = None) -> tuple[pd.DataFrame, str]:  # fmt: skip
+    """(long table of COLUMNS, the format found); the file's structure is checked first (read_rows)."""
+    rows, notes = read_rows(path, allow_partial)
     found = detect(rows, path) if fmt == "auto" else fmt
     if found not in FORMATS:
         raise ResponseFormatError(f"unknown format {fmt!r}; choose auto or one of {FORMATS}")
     if fmt != "auto" and detect_or_none(rows) not in (None, fmt):
         raise ResponseFormatError(f"{path}: --format {fmt} given, but the header looks like {detect_or_none(rows)}")
     width = len(rows[0])
-    short = {n: len(r) for n, r in enumerate(rows, start=1) if len(r) < width and any(c.strip() for c in r)}
-    rows = [r + [""] * (width - len(r)) for r in rows]
-    records = {"long": _long, "google_forms": _forms, "mturk": _mturk, "qualtrics": _qualtrics}[found](rows, path)
+    rows = [r + [""] * (width - len(r)) for r in rows]  # blank lines only: every other row has the full width
+    parser = {"long": _long, "google_forms": _forms, "mturk": _mturk, "qualtrics": _qualtrics}[found]
+    records = parser(rows, path, answer_field) if found == "mturk" else parser(rows, path)
     df = pd.DataFrame(records, columns=COLUMNS)
-    truncated = df.row.isin(list(short))
-    df.loc[truncated, "status"] = [f"truncated row ({short[n]} of {width} columns)" for n in df.row[truncated]]
+    df.attrs["notes"] = notes
     return df, found
 
 
@@ -122,26 +155,66 @@ def _forms(rows, path):
                    "submitted": values[0]}  # fmt: skip
 
 
-def _mturk(rows, path):
+def crowd_answer(outputs, answer_field: str | None = None) -> tuple[str, str]:
+    """(answer, status) from Answer.taskAnswers' parsed JSON: status "ok", "blank" or why it cannot count."""
+    entries = outputs if isinstance(outputs, list) else [outputs]
+    if len(entries) != 1 or not isinstance(entries[0], dict):
+        return "", f"unreadable Answer.taskAnswers (expected one object of element outputs, got {len(entries)})"
+    elements = entries[0]
+    if answer_field is not None:
+        if answer_field not in elements:
+            return "", f"no element {answer_field!r} in Answer.taskAnswers (has {', '.join(elements) or 'none'})"
+        elements = {answer_field: elements[answer_field]}
+    choices, numbers, texts, had_options = [], [], [], False
+    for name, out in elements.items():
+        if isinstance(out, dict) and out and all(isinstance(v, bool) for v in out.values()):
+            had_options = True  # a radio button, check box or radio group: {"value": checked}
+            choices += [str(k) for k, v in out.items() if v]
+        elif isinstance(out, dict) and "label" in out:  # crowd-classifier, crowd-image-classifier
+            choices.append(str(out["label"]))
+        elif isinstance(out, dict) and isinstance(out.get("labels"), list):  # multi-select classifiers
+            had_options, choices = True, choices + [str(v) for v in out["labels"]]
+        elif isinstance(out, bool):  # crowd-toggle-button
+            texts.append(str(out).lower())
+        elif isinstance(out, int | float):  # crowd-slider
+            numbers.append(f"{out:g}")
+        elif isinstance(out, str):  # crowd-input, crowd-text-area
+            texts += [out.strip()] if out.strip() else []
+        else:
+            return "", f"unreadable Answer.taskAnswers (element {name!r}: {json.dumps(out)[:60]})"
+    for kind, found in (("checked options", choices), ("numbers", numbers), ("texts", texts)):
+        if len(found) == 1:
+            return found[0], "ok"
+        if len(found) > 1:
+            return "", f"ambiguous answer: several {kind} ({', '.join(found)}); name one with --answer-field"
+        if kind == "checked options" and had_options:
+            return "", "blank"  # options were shown, none was checked: unanswered
+    return "", "blank"
+
+
+def _mturk(rows, path, answer_field: str | None = None):
     header = rows[0]
     input_item = next((h for h in header if h.startswith("Input.") and "item" in h.lower()), None)
-    answers = [h for h in header if h.startswith("Answer.")]
-    if input_item is None or not answers:
+    answers = [h for h in header if h.startswith("Answer.") and h != "Answer.taskAnswers"]
+    if input_item is None or not (answers or "Answer.taskAnswers" in header):
         raise ResponseFormatError(f"{path}: MTurk file needs an Input.item column and Answer.* columns")
     for n, r in _dicts(rows, 1, header):
-        status = {"Rejected": "rejected assignment"}.get(r["AssignmentStatus"], "ok")
-        answer = ""
+        answer, status = "", "ok"
         if r.get("Answer.taskAnswers", "").strip():
             try:
-                parsed = json.loads(r["Answer.taskAnswers"])
-                first = parsed[0] if isinstance(parsed, list) and parsed else parsed
-                answer = str(next(iter(first.values()))) if isinstance(first, dict) and first else ""
-                if isinstance(first, dict) and isinstance(next(iter(first.values()), None), dict):
-                    answer = next(k for k, v in next(iter(first.values())).items() if v)  # {"choice": {"real": true}}
-            except (json.JSONDecodeError, StopIteration, AttributeError) as e:
+                answer, status = crowd_answer(json.loads(r["Answer.taskAnswers"]), answer_field)
+            except json.JSONDecodeError as e:
                 status = f"unreadable Answer.taskAnswers ({e})"
         else:
-            answer = next((r[a].strip() for a in answers if r[a].strip()), "")
+            named = [f"Answer.{answer_field}"] if answer_field else answers
+            filled = [(a, r[a].strip()) for a in named if r.get(a, "").strip()]
+            if len(filled) > 1:
+                status = f"ambiguous answer: several Answer.* columns filled ({', '.join(a for a, _ in filled)}); " \
+                         "name one with --answer-field"  # fmt: skip
+            answer = filled[0][1] if len(filled) == 1 else ""
+            status = "blank" if not filled else status
+        if r["AssignmentStatus"] == "Rejected":
+            status = "rejected assignment"
         yield {"row": n, "rater": r["WorkerId"], "item": r[input_item].strip(), "response": answer,
                "status": status, "submitted": r.get("SubmitTime", "")}  # fmt: skip
 
@@ -187,7 +260,7 @@ def write(judgements: pd.DataFrame, fmt: str, path: Path, question: str, rejecte
                 "Input.image_url", "Answer.taskAnswers"]]  # fmt: skip
         for k, row in enumerate(judgements.itertuples()):
             status = "Rejected" if row.rater in rejected else "Approved"
-            answer = json.dumps([{"answer": str(row.response)}])
+            answer = json.dumps([_crowd_output(str(row.response))])
             out.append([f"HIT{row.item}", "3T9XY", row.rater, f"A{k:05d}", status, "Sun Nov 22 10:00:00 PST 2026",
                         row.item, f"https://example.org/{row.item}.png", answer])  # fmt: skip
     elif fmt == "qualtrics":
@@ -205,6 +278,16 @@ def write(judgements: pd.DataFrame, fmt: str, path: Path, question: str, rejecte
         raise ValueError(f"unknown format {fmt!r}")
     with Path(path).open("w", newline="") as f:
         csv.writer(f).writerows(out)
+
+
+def _crowd_output(response: str) -> dict:
+    """What a crowd-form HIT records: a crowd-radio-group of real / fake (one entry per button) for 2AFC, a
+    crowd-slider named rating for scores, a crowd-input otherwise."""
+    if response in ("real", "fake"):
+        return {"real": {"real": response == "real"}, "fake": {"fake": response == "fake"}}
+    if response.isdigit():
+        return {"rating": int(response)}
+    return {"answer": response}
 
 
 def _cell(v) -> str:

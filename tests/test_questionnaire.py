@@ -152,13 +152,13 @@ def test_import_writes_results_idempotently(tmp_path):
     key.to_csv(tmp_path / "key.csv", index=False)
     rf.write(Q.simulate(key, {"1x1": 0.1, "70x70": 0.4}, n_raters=10, careless=2), "long", tmp_path / "r.csv", "?")
     for _ in range(2):
-        Q.import_responses(tmp_path / "r.csv", tmp_path / "key.csv", "ablation_patchgan", tmp_path / "runs")
-    res = read_results(tmp_path / "runs" / "ablation_patchgan" / "results.csv")
+        Q.import_responses(tmp_path / "r.csv", tmp_path / "key.csv", "s", tmp_path / "runs")
+    res = read_results(tmp_path / "runs" / "s" / "results.csv")
     assert set(res.split) == {"human"} and not res.duplicated(["run_id", "step", "split", "metric"]).any()
     assert {"human_fooled_rate", "human_fooled_se", "human_alpha", "n_raters", "n_judgements"} <= set(res.metric)
     assert len(res[(res.metric == "human_fooled_rate")]) == 3  # 1x1, 70x70 and the real images
     for name in ("judgements", "problems", "raters", "summary", "pairwise"):
-        assert (tmp_path / "runs" / "ablation_patchgan" / "human" / "2afc" / f"{name}.csv").exists()
+        assert (tmp_path / "runs" / "s" / "human" / "2afc" / f"{name}.csv").exists()
 
 
 def test_cli_export_simulate_import(tmp_path, capsys, runs):

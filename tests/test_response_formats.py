@@ -217,12 +217,12 @@ def test_detection_errors(tmp_path):
         rf.parse(_write(tmp_path / "g.csv", [["Timestamp", "Q1"], ["t", "5"]]))
 
 
-def test_truncated_rows_are_reported(tmp_path):
+def test_rows_of_the_wrong_width_are_refused_or_left_out(tmp_path):
     path = _write(tmp_path / "long.csv", [["rater", "item", "response"], ["a", "item_001"], ["a", "item_002", "5"]])
-    raw, _ = rf.parse(path)
-    assert raw.status.tolist() == ["truncated row (2 of 3 columns)", "ok"]
-    _, problems = Q.validate(raw, _key(per=1, reals=1))
-    assert problems.reason.tolist() == ["truncated row (2 of 3 columns)"] and problems.row.tolist() == [2]
+    with pytest.raises(rf.ResponseFormatError, match="is malformed: row at line 2 has 2 of 3 fields"):
+        rf.parse(path)
+    raw, _ = rf.parse(path, allow_partial=True)
+    assert raw.item.tolist() == ["item_002"] and raw.attrs["notes"] == ["left out: row at line 2 has 2 of 3 fields"]
 
 
 HEADERS = [
