@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from metrics import METRICS, higher_is_better, stale
-from studies.results import RESULTS_COLUMNS, SchemaError, load_reference, read_results
+from studies.results import NOT_METRICS, RESULTS_COLUMNS, SchemaError, load_reference, read_results
 
 NOT_STUDIES = {"bench", ".cache"}
 METRIC_ORDER = ["fcn_pixel_acc", "fcn_class_acc", "fcn_class_iou", "ssim", "ms_ssim", "l1", "psnr", "hist_L", "hist_a",
@@ -157,16 +157,18 @@ def best_rows(table: pd.DataFrame, metrics: list[str]) -> dict[str, int]:
     return best
 
 
-def study_table(results: pd.DataFrame, study: str, info: dict | None, stale: dict[str, str] | None = None):
-    """Paper-style table: variants x metrics as 'mean ± std', then the ceiling and published rows.
+def study_table(results: pd.DataFrame, study: str, info: dict | None, stale: dict[str, str] | None = None,
+                intervals: dict[tuple[str, str], str] | None = None) -> pd.DataFrame:  # fmt: skip
+    """Paper-style table: variants x metrics as 'mean [95% interval]' (`intervals`, dashboard/verdicts.py
+    cell_text) or 'mean ± std' where no interval exists, then the ceiling and published rows.
 
     Column `kind` says which rows are ours, the real-photo ceiling, or published (another dataset); `stale`
     ({variant: "ssim, ms_ssim"}) marks variants scored under an older protocol."""
     df = results[results.study == study]
     final = final_rows(df)
-    rows = []
+    rows, intervals = [], intervals or {}
     for variant, g in final.groupby("variant", sort=False):
-        cells = {m: _fmt(v.mean(), v.std()) for m, v in g.groupby("metric").value}
+        cells = {m: intervals.get((variant, m)) or _fmt(v.mean(), v.std()) for m, v in g.groupby("metric").value}
         rows.append({"kind": "ours", "variant": variant, **cells})
         if (stale or {}).get(variant):
             rows[-1]["kind"] = f"ours, stale: {stale[variant]}"
@@ -193,14 +195,6 @@ def study_table(results: pd.DataFrame, study: str, info: dict | None, stale: dic
 
 def _fmt(mean: float, std: float = math.nan) -> str:
     return f"{mean:.3f}" + ("" if std is None or math.isnan(std) else f" ± {std:.3f}")
-
-
-def bar_data(results: pd.DataFrame, study: str, metric: str) -> pd.DataFrame:
-    """variant, mean, std, low, high of one metric (final test step), for a bar chart with error bars."""
-    f = final_rows(results[(results.study == study) & (results.metric == metric)])
-    g = f.groupby("variant", sort=False).value.agg(["mean", "std", "count"]).reset_index()
-    g["std"] = g["std"].fillna(0.0)
-    return g.assign(low=g["mean"] - g["std"], high=g["mean"] + g["std"])
 
 
 def config_diffs(runs: pd.DataFrame, study: str, info: dict | None) -> pd.DataFrame:
@@ -245,6 +239,27 @@ def curves(runs_dir: Path, study: str, run_ids: list[str]) -> tuple[pd.DataFrame
     if not frames:
         return pd.DataFrame(columns=columns), problems
     return pd.concat(frames, ignore_index=True)[columns], problems
+
+
+def metric_curves(runs_dir: Path, study: str, run_ids: list[str]) -> pd.DataFrame:
+    """Long table (run_id, step, images, series, value) of the metrics of runs evaluated more than once
+    (metrics.jsonl, split test), for curves over training; empty when every run was scored only at its end."""
+    rows = []
+    for run_id in run_ids:
+        path = Path(runs_dir) / study / run_id / "metrics.jsonl"
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if rec.get("split") == "test":
+                rows += [{"run_id": run_id, "step": rec["step"], "images": rec.get("images"), "series": k, "value": v}
+                         for k, v in rec.items() if k not in NOT_METRICS and isinstance(v, int | float)]  # fmt: skip
+    df = pd.DataFrame(rows, columns=["run_id", "step", "images", "series", "value"])
+    evals = df.groupby(["run_id", "series"]).step.transform("nunique") if len(df) else pd.Series(dtype=int)
+    return df[evals > 1].reset_index(drop=True)
 
 
 def smooth(df: pd.DataFrame, alpha: float) -> pd.DataFrame:

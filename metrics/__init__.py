@@ -42,7 +42,8 @@ METRICS: dict[str, MetricSpec] = {
                       table=("swd_avg",), real="b"),
     "fcn_score": MetricSpec(_fcn, ("fake_b", "label"),
                             {"fcn_pixel_acc": True, "fcn_class_acc": True, "fcn_class_iou": True},
-                            "fcn-v1: smp U-Net on real train photos, bilinear to label size, 1e-12 means",
+                            "fcn-v2: smp U-Net on real train photos (seeded init), bilinear to label size, "
+                            "1e-12 means",
                             ceiling={"fake_b": "b"}),
     "fid": MetricSpec(lambda ctx: fid.InceptionDistances(fid.load_inception(ctx.inception_weights)),
                       ("fake_b", "b"), {"fid": False, "kid": False},

@@ -29,7 +29,8 @@ from torch import Tensor, nn
 
 from metrics.protocol import check_images
 
-SEGMENTER_VERSION = "smp-unet-resnet18-d4-v1"  # part of the cache key: bump when the recipe changes
+SEGMENTER_VERSION = "smp-unet-resnet18-d4-v2"  # part of the cache key: bump when the recipe changes
+# v2: the net's initialisation is seeded too (v1 took it from whatever RNG state the process was in)
 
 
 def confusion(pred: Tensor, target: Tensor, n_classes: int, ignore_index: int = 255) -> Tensor:
@@ -96,16 +97,30 @@ class FCNScore:
 
     def reset(self) -> None:
         self.confusion = torch.zeros(self.n, self.n, dtype=torch.long)
+        self.items: list[Tensor] = []  # per image: (3, C) true-positive, truth and prediction pixel counts
 
     @torch.no_grad()
     def update(self, fake: Tensor, label: Tensor) -> None:
         check_images(fake, "fake")
         if label.ndim != 3 or label.shape[0] != fake.shape[0]:
             raise ValueError(f"label: expected (N, H, W) with N={fake.shape[0]}, got {tuple(label.shape)}")
-        self.confusion += confusion(segment(self.seg, fake, tuple(label.shape[-2:])), label.to(fake.device), self.n)
+        pred, label = segment(self.seg, fake, tuple(label.shape[-2:])), label.to(fake.device)
+        per_image = torch.stack([confusion(p[None], t[None], self.n) for p, t in zip(pred, label)])  # (N, C, C)
+        self.confusion += per_image.sum(0)
+        self.items.append(torch.stack([per_image.diagonal(dim1=1, dim2=2), per_image.sum(2), per_image.sum(1)], 1))
+
+    def per_item(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(positions, {"fcn_tp:c", "fcn_true:c", "fcn_pred:c": pixel counts of class c per image}); their sums
+        over any set of images give that set's FCN-scores (studies/stats.py fcn_from_counts)."""
+        counts = torch.cat(self.items).numpy() if self.items else np.zeros((0, 3, self.n))
+        out = {
+            f"fcn_{kind}:{c}": counts[:, k, c] for k, kind in enumerate(("tp", "true", "pred")) for c in range(self.n)
+        }
+        return np.arange(len(counts)), out
 
     def merge(self, other: FCNScore) -> None:
         self.confusion += other.confusion
+        self.items += other.items
 
     def compute(self) -> dict[str, float]:
         if not self.confusion.sum():
@@ -151,12 +166,25 @@ def train_segmenter(dataset, n_classes: int, *, size: int, epochs: int = 8, seed
     device = torch.device(device)
     key = segmenter_key(getattr(dataset, "identity", type(dataset).__name__), n_classes, size, epochs, seed)
     path = Path(cache_dir) / f"segmenter-{key}.pt" if cache_dir else None
-    net = build_segmenter(n_classes)
     if path and path.exists():
+        net = build_segmenter(n_classes)
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         return net.to(device).eval()
-    torch.manual_seed(seed)
-    net.to(device).train()
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):  # seeded, and no side effect
+        torch.manual_seed(seed)
+        net = _fit(build_segmenter(n_classes).to(device), dataset, size, epochs, seed, device, batch_size, lr, log)
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        os.close(fd)
+        torch.save(net.state_dict(), tmp)
+        os.replace(tmp, path)
+    return net
+
+
+def _fit(net: nn.Module, dataset, size: int, epochs: int, seed: int, device, batch_size: int, lr: float,
+         log) -> nn.Module:  # fmt: skip
+    net.train()
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=True,
                                          generator=torch.Generator().manual_seed(seed))  # fmt: skip
@@ -175,11 +203,4 @@ def train_segmenter(dataset, n_classes: int, *, size: int, epochs: int = 8, seed
             sched.step()
             total += loss.item()
         log(f"segmenter epoch {epoch + 1}/{epochs}: loss {total / max(len(loader), 1):.3f}")
-    net.eval()
-    if path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
-        torch.save(net.state_dict(), tmp)
-        os.replace(tmp, path)
-    return net
+    return net.eval()

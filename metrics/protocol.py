@@ -8,6 +8,9 @@ equals computing at once. Merging shards does so only where the accumulator says
 indices) and pair diversity (a pair split between shards is lost) say False and merge approximately.
 An accumulator with a real-image side (SWD, histograms, FID) may also give `real_state()` and take
 `set_real_state(state)`: then update() skips the real images, whose statistics come from a cache.
+One whose value is a function of per-item contributions (means; the FCN-score's per-item class counts)
+gives `per_item() -> (positions, {key: values})`, positions in update order, so that the statistics
+(studies/stats.py) can resample test items without the checkpoint.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -71,16 +75,23 @@ class MeanOf:
         self.reset()
 
     def reset(self) -> None:
-        self.total, self.count = 0.0, 0
+        self.total, self.count, self.values = 0.0, 0, []
 
     def update(self, *tensors: Tensor) -> None:
         values = self.fn(*tensors, **self.kw).double()
         self.total += values.sum().item()
         self.count += values.numel()
+        self.values.append(values.detach().cpu())
+
+    def per_item(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(positions 0..n-1, {name: the per-item values})."""
+        values = torch.cat(self.values).numpy() if self.values else np.zeros(0)
+        return np.arange(len(values)), {self.name: values}
 
     def merge(self, other: MeanOf) -> None:
         self.total += other.total
         self.count += other.count
+        self.values += other.values
 
     def compute(self) -> dict[str, float]:
         if not self.count:

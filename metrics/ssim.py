@@ -25,6 +25,7 @@ with data_range / max_val 255. `data_range` names the range of the INPUT: 2 for 
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -154,7 +155,7 @@ class PairDiversity:
         self.reset()
 
     def reset(self) -> None:
-        self.total, self.count, self.pending = 0.0, 0, None
+        self.total, self.count, self.pending, self.values = 0.0, 0, None, []
 
     def update(self, fake: Tensor) -> None:
         check_images(fake, "fake", data_range=self.data_range)
@@ -165,6 +166,12 @@ class PairDiversity:
         if n:
             v = ms_ssim(fake[0:n:2], fake[1:n:2], data_range=self.data_range)
             self.total, self.count = self.total + v.sum().item(), self.count + v.numel()
+            self.values.append(v.cpu())
+
+    def per_item(self):
+        """(positions of each pair's first image in update order, {ms_ssim_diversity: value per pair})."""
+        values = torch.cat(self.values).numpy() if self.values else np.zeros(0)
+        return 2 * np.arange(len(values)), {self.name: values}
 
     def merge(self, other: PairDiversity) -> None:
         """Adds the other shard's pairs; an unpaired image left over in either shard is dropped."""

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset, default_collate
@@ -85,6 +87,27 @@ def _compute(metrics: dict) -> dict[str, float]:
     return values
 
 
+def write_per_item(metrics: dict, indices: list[int], path: Path) -> None:
+    """per_item.csv (index, metric, value): the per-item values and contributions of every accumulator that
+    has them (metrics.protocol: per_item), written atomically. Zero counts are left out; a row with index -1
+    records the number of classes of the FCN-score (absent classes count in its means)."""
+    rows = []
+    for _, acc in metrics.values():
+        if not hasattr(acc, "per_item") or len(indices) == 0:
+            continue
+        positions, values = acc.per_item()
+        item_index = np.asarray(indices)[positions]
+        for key, v in values.items():
+            keep = np.isfinite(v) & ((v != 0) | (not key.startswith("fcn_")))
+            rows.append(pd.DataFrame({"index": item_index[keep], "metric": key, "value": v[keep]}))
+        if hasattr(acc, "n") and any(k.startswith("fcn_") for k in values):
+            rows.append(pd.DataFrame({"index": [-1], "metric": ["fcn_n_classes"], "value": [acc.n]}))
+    if rows:
+        tmp = path.with_suffix(".csv.tmp")
+        pd.concat(rows, ignore_index=True).to_csv(tmp, index=False)
+        tmp.replace(path)
+
+
 def score(metrics: dict, pairs: Iterable[tuple[dict, dict]]) -> dict[str, float]:
     """Feed each (batch, outputs) pair to the accumulators of `metrics` ({name: (spec, acc)}); their values."""
     for _, acc in metrics.values():
@@ -135,14 +158,19 @@ class Evaluator:
                 acc.reset()
                 if name in cached:
                     acc.set_real_state(cached[name])
+            indices = []
             for i, batch in enumerate(self._batches()):
                 tensors = batch | recipe.translate(batch, t)
                 if final and i == 0:
                     self._write(recipe, tensors, run_dir / "samples" / f"step_{t.step:06d}.png",
                                 run_dir / "samples" / "test")  # fmt: skip
                 _update(self.metrics, tensors)
+                indices += batch["index"].tolist() if "index" in batch else []
             self._save_real(cached)
-            return _compute(self.metrics)
+            values = _compute(self.metrics)
+        if final:
+            write_per_item(self.metrics, indices, run_dir / "per_item.csv")
+        return values
 
     def ceiling(self) -> dict[str, float]:
         """Metrics that declare a ceiling, scored on the data itself (e.g. FCN-score of real photos)."""

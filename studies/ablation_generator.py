@@ -4,6 +4,7 @@ with L1 and with L1+cGAN (70x70 PatchGAN; 34 px at the quick profile's 64 px).
 
 from studies.profiles import pix2pix_profiles
 from studies.spec import RunSpec, Study
+from studies.stats import Claim
 
 STUDY = Study(
     name="ablation_generator",
@@ -18,4 +19,9 @@ STUDY = Study(
     reference=("generator",),
     reference_names={v: (v,) for v in ("Encoder-decoder (L1)", "Encoder-decoder (L1+cGAN)", "U-net (L1)",
                                        "U-net (L1+cGAN)")},
+    claims=(
+        Claim("U-net (L1) > Encoder-decoder (L1)", "fcn_pixel_acc", "Isola et al. 2017, Table 2"),
+        Claim("U-net (L1+cGAN) > Encoder-decoder (L1+cGAN)", "fcn_pixel_acc", "Isola et al. 2017, Table 2"),
+        Claim("Encoder-decoder (L1) > Encoder-decoder (L1+cGAN)", "fcn_pixel_acc", "Isola et al. 2017, Table 2"),
+    ),
 )  # fmt: skip

@@ -4,6 +4,7 @@
 
 from studies.profiles import pix2pix_profiles
 from studies.spec import RunSpec, Study
+from studies.stats import Claim
 
 STUDY = Study(
     name="ablation_loss",
@@ -15,4 +16,11 @@ STUDY = Study(
     reference_file="pix2pix_cityscapes",
     reference=("loss", "histogram"),
     reference_names={v: (v,) for v in ("L1", "GAN", "cGAN", "L1+GAN", "L1+cGAN")},
+    claims=(
+        Claim("L1+cGAN > L1", "fcn_pixel_acc", "Isola et al. 2017, Table 1"),
+        Claim("cGAN > GAN", "fcn_pixel_acc", "Isola et al. 2017, Table 1"),
+        Claim("L1+cGAN > L1+GAN", "fcn_pixel_acc", "Isola et al. 2017, Table 1"),
+        Claim("L1+cGAN > L1", "hist_a", "Isola et al. 2017, Table 5"),
+        Claim("cGAN > L1", "hist_b", "Isola et al. 2017, Table 5"),
+    ),
 )  # fmt: skip

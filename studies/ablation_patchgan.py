@@ -8,6 +8,7 @@ whole image (as 286 does at 256 px). The printed table shows each run's actual r
 
 from studies.profiles import pix2pix_profiles
 from studies.spec import RunSpec, Study
+from studies.stats import Claim
 
 SMALL = {
     "1x1": {"model.d.kind": "pixel", "model.d.n_layers": 1},
@@ -29,4 +30,10 @@ STUDY = Study(
     reference=("patchgan",),
     reference_names={v: (v,) for v in ("1x1", "16x16", "70x70", "286x286")},
     row_note="(D RF {D_receptive_field}px)",
+    claims=(
+        Claim("70x70 > 16x16 > 1x1", "fcn_pixel_acc", "Isola et al. 2017, Table 3"),
+        Claim("70x70 > 16x16 > 1x1", "fcn_class_acc", "Isola et al. 2017, Table 3"),
+        Claim("70x70 > 286x286", "fcn_pixel_acc", "Isola et al. 2017, Table 3"),
+        Claim("70x70 > 286x286", "fcn_class_iou", "Isola et al. 2017, Table 3"),
+    ),
 )  # fmt: skip

@@ -17,6 +17,7 @@ import pandas as pd
 
 RESULTS_COLUMNS = ["study", "run_id", "variant", "seed", "step", "split", "metric", "value"]
 REFERENCE_DIR = Path(__file__).parent / "reference"
+CEILING = "ground truth (real photos)"  # the variant name of the ceiling rows (split "ceiling")
 NOT_METRICS = ("step", "images", "split", "protocol")  # keys of a metrics.jsonl row that are not metric values
 
 
@@ -101,26 +102,53 @@ def summary_table(df: pd.DataFrame, split: str = "test") -> pd.DataFrame:
     return final.groupby(["variant", "metric"], sort=False)["value"].agg(["mean", "std", "count"]).unstack("metric")
 
 
+def _number(v: float) -> str:
+    """3 significant decimals for scores, fewer for large values (SWD x1e3, PSNR in dB)."""
+    return f"{v:.3f}" if abs(v) < 10 else f"{v:.2f}" if abs(v) < 100 else f"{v:.1f}"
+
+
 def format_table(results: pd.DataFrame, metrics: list[str], variants: list[str], reference: pd.DataFrame,
-                 extra_rows: dict[str, dict[str, float]], notes: dict[str, str]) -> str:  # fmt: skip
-    """Plain-text paper-style table: mean ± std (n) per variant, published value in brackets."""
+                 extra_rows: dict[str, dict[str, float]], notes: dict[str, str], intervals: pd.DataFrame | None = None,
+                 width: int = 160) -> str:  # fmt: skip
+    """Plain-text paper-style table: per variant the mean over seeds with its 95% interval `[low, high]`
+    (studies/stats.py; mean ± std when no interval was computed), the published value in parentheses.
+    Columns are split into blocks that fit `width` characters, each repeating the variant column."""
     if results[results.split == "test"].empty:
         return "(no finished run has results)"
     table = summary_table(results)
     metrics = [m for m in metrics if m in table["mean"].columns]
-    head = ["variant"] + metrics
-    lines = []
-    for v in variants:
-        cells = [f"{v} {notes.get(v, '')}".strip()]
-        for m in metrics:
+    ci = {} if intervals is None or intervals.empty else {(r.variant, r.metric): r for r in intervals.itertuples()}
+    names = [f"{v} {notes.get(v, '')}".strip() for v in variants]
+    columns = []
+    for m in metrics:
+        cells = []
+        for v in variants:
             mean = table["mean"].get(m, {}).get(v, math.nan) if v in table.index else math.nan
             std = table["std"].get(m, {}).get(v, math.nan) if v in table.index else math.nan
             pub = reference[(reference.variant == v) & (reference.metric == m)].value
-            cell = "—" if math.isnan(mean) else f"{mean:.3f}" + ("" if math.isnan(std) else f"±{std:.3f}")
-            cells.append(cell + (f" [{pub.iloc[0]:.2f}]" if len(pub) else ""))
-        lines.append(cells)
-    for name, values in extra_rows.items():
-        lines.append([name] + [f"{values[m]:.3f}" if m in values else "" for m in metrics])
-    widths = [max(len(str(r[i])) for r in [head, *lines]) for i in range(len(head))]
-    fmt = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
-    return "\n".join([fmt(head), fmt(["-" * w for w in widths]), *map(fmt, lines)])
+            r = ci.get((v, m))
+            if math.isnan(mean):
+                cell = "—"
+            elif r is not None and not math.isnan(r.low):
+                cell = f"{_number(mean)} [{_number(r.low)}, {_number(r.high)}]"
+            else:
+                cell = _number(mean) + ("" if math.isnan(std) else f"±{_number(std)}")
+            cells.append(cell + (f" ({pub.iloc[0]:.2f})" if len(pub) else ""))
+        cells += [_number(values[m]) if m in values else "" for values in extra_rows.values()]
+        columns.append([m, *cells])
+    first = ["variant", *names, *extra_rows]
+    blocks, current = [], []
+    for col in columns:
+        if current and sum(max(map(len, c)) + 2 for c in [first, *current, col]) > width:
+            blocks.append(current)
+            current = []
+        current.append(col)
+    blocks.append(current)
+    out = []
+    for block in blocks:
+        cols = [first, *block]
+        widths = [max(map(len, c)) for c in cols]
+        rows = list(zip(*cols))
+        lines = [rows[0], ["-" * w for w in widths], *rows[1:]]
+        out.append("\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in lines))
+    return "\n\n".join(out)

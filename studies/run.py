@@ -26,11 +26,12 @@ from metrics import METRICS, stale
 from models.checkpoint import CheckpointError
 from models.train import DeviceUnavailable, resolve_device
 from studies import results as R
+from studies import stats
 from studies.data import DatasetError
 from studies.execute import PreflightError, Segmenters, ceiling, preflight, rescore_one, run_one
 from studies.spec import ConfigError, Study, flatten, parse_set
 
-CEILING = "ground truth (real photos)"
+CEILING = R.CEILING
 HERE = Path(__file__).parent
 
 
@@ -94,12 +95,39 @@ def write_tables(study: Study, runs: list, statuses: dict, out: Path, ceiling_va
     R.write_csv_atomic(table, study_dir / "runs.csv")
     info = {"name": study.name, "question": study.question, "variants": list(study.variants),
             "base": _flat(runs[0][3]) if runs else _flat(study.base), "reference_file": study.reference_file,
-            "reference": list(study.reference), "reference_names": study.reference_names}  # fmt: skip
+            "reference": list(study.reference), "reference_names": study.reference_names,
+            "table_metrics": table_metrics(runs), "claims": [c.__dict__ for c in study.claims]}  # fmt: skip
     R.write_json_atomic(info, study_dir / "study.json")
     return results
 
 
-def print_table(study: Study, runs: list, results: pd.DataFrame, statuses: dict, profile: str) -> None:
+def write_stats(study: Study, results: pd.DataFrame, out: Path) -> dict:
+    """intervals.csv, comparisons.csv and claims.csv beside results.csv (studies/stats.py), atomically."""
+    analysis = stats.analyse(results, out / study.name, list(study.variants), study.claims)
+    for name, key in (("intervals", "cells"), ("comparisons", "comparisons"), ("claims", "claims")):
+        R.write_csv_atomic(analysis[key], out / study.name / f"{name}.csv")
+    return analysis
+
+
+def print_verdicts(analysis: dict, full: bool) -> None:
+    claims = analysis["claims"]
+    if len(claims):
+        print("\nPublished claims (better by each metric's direction; Holm-corrected over the claims' pairs):")
+        for c in claims.itertuples():
+            need = ""
+            if c.verdict == "undecided" and pd.notna(c.seeds_needed):
+                need = (f"; ~{int(c.seeds_needed)} seeds would decide it at this spread" if c.seeds_needed < 1e9
+                        else "; the observed difference points the other way (or is 0)")  # fmt: skip
+            print(f"  {c.verdict.upper():<12} {c.claim} on {c.metric} ({c.source}): {c.evidence}{need}")
+    comps = analysis["comparisons"]
+    if full and len(comps):
+        cols = ["metric", "a", "b", "seeds", "diff", "low", "high", "p", "p_holm", "effect_dz", "better", "method"]
+        print("\nAll comparisons (A - B; p Holm-corrected per metric):")
+        print(comps[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+def print_table(study: Study, runs: list, results: pd.DataFrame, statuses: dict, profile: str,
+                intervals: pd.DataFrame | None = None) -> None:  # fmt: skip
     ref = R.load_reference(study.reference_file, study.reference, study.reference_names)
     notes, old = {}, {}
     for run_id, variant, _, spec in runs:
@@ -111,12 +139,15 @@ def print_table(study: Study, runs: list, results: pd.DataFrame, statuses: dict,
         if metrics:
             notes[variant] = f"{notes.get(variant, '')} [stale: {', '.join(sorted(metrics))}]".strip()
     ceil = results[results.split == "ceiling"].set_index("metric").value.to_dict()
-    print(f"\n{study.name}: {study.question}  [profile {profile}; mean±std over seeds]")
+    seeds = results[results.split == "test"].groupby("variant").seed.nunique().max()
+    print(f"\n{study.name}: {study.question}  [profile {profile}; mean over {seeds} seed(s) [95% interval]]")
     print(R.format_table(results[results.split == "test"], table_metrics(runs), list(study.variants), ref,
-                         {CEILING: ceil} if ceil else {}, notes))  # fmt: skip
+                         {CEILING: ceil} if ceil else {}, notes, intervals))  # fmt: skip
+    print("[low, high] = 95% interval over seeds and test items (studies/stats.py)" + (
+        "; with one seed it covers the test items only" if seeds == 1 else ""))  # fmt: skip
     if len(ref):
         sources = "; ".join(dict.fromkeys(ref.source))
-        print(f"[x.xx] = published value ({sources}): another dataset and model, for orientation only.")
+        print(f"(x.xx) = published value ({sources}): another dataset and model, for orientation only.")
     if any(old.values()):
         print(f"[stale: m] = scored under an older protocol of m; `python -m studies.run {study.name} --rescore` "
               "recomputes every metric from the checkpoints, without training.")  # fmt: skip
@@ -154,6 +185,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--restart", action="store_true", help="discard the selected runs' directories and train anew")
     p.add_argument("--rescore", action="store_true", help="recompute the metrics of finished runs from their "
                    "checkpoints (current protocols), without training")  # fmt: skip
+    p.add_argument("--stats", action="store_true", help="also print every comparison between variants")
     p.add_argument("--list", action="store_true", help="list studies and profiles")
     p.add_argument("--inception-weights", help="local Inception-v3 weights for FID/KID (never downloaded)")
     p.add_argument("--no-progress", action="store_true")
@@ -217,17 +249,24 @@ def main(argv=None) -> int:
     if args.rescore:
         statuses = rescore(study, runs, args.out, segs)
     else:
-        statuses = {}
+        statuses, walls = {}, []
         for i, (run_id, _, _, spec) in enumerate(runs):
-            desc = f"[{i + 1}/{len(runs)} {run_id}]"
-            statuses[run_id] = run_one(study.name, run_id, spec, args.out, segs, not args.no_progress, desc)
+            todo = sum(not (args.out / study.name / r[0] / "done").exists() for r in runs[i:])
+            eta = f" study ETA ~{sum(walls) / len(walls) * todo / 60:.0f} min" if walls else ""
+            started, fresh = time.perf_counter(), not (args.out / study.name / run_id / "done").exists()
+            statuses[run_id] = run_one(study.name, run_id, spec, args.out, segs, not args.no_progress,
+                                       f"[{i + 1}/{len(runs)} {run_id}]{eta}")  # fmt: skip
+            if fresh:
+                walls.append(time.perf_counter() - started)
     try:
         ceil = ceiling(runs[0][3], segs) if runs else {}
     except Exception as e:  # noqa: BLE001 - the tables are still written without the ceiling row
         print(f"[ceiling] failed: {type(e).__name__}: {e}")
         ceil = {}
     results = write_tables(study, runs, statuses, args.out, ceil)
-    print_table(study, runs, results, statuses, args.profile)
+    analysis = write_stats(study, results, args.out)
+    print_table(study, runs, results, statuses, args.profile, analysis["cells"])
+    print_verdicts(analysis, args.stats)
     print(f"\nwrote {args.out / study.name / 'results.csv'} and runs.csv in {time.perf_counter() - t0:.0f} s")
     return 1 if any(s.get("status") == "failed" for s in statuses.values()) else 0
 

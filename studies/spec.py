@@ -24,6 +24,7 @@ from typing import Any, Literal
 from models import RECIPES
 from models.train import TrainConfig
 from studies.data import DataConfig
+from studies.stats import Claim
 
 
 class ConfigError(ValueError):
@@ -245,6 +246,7 @@ class Study:
     reference: tuple[str, ...] = ()  # which tables of that file
     reference_names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # variant -> published rows
     row_note: str = ""  # per-row note from each run's describe(), e.g. "(D RF {D_receptive_field}px)"
+    claims: tuple[Claim, ...] = ()  # published orderings this study tests (studies/stats.py verdicts)
 
     def __post_init__(self):
         for name, profile in [("", None), *self.profiles.items()]:
@@ -253,6 +255,10 @@ class Study:
             if len(set(paths.values())) > 1:
                 raise ValueError(f"study {self.name}{' profile ' + name if name else ''}: variants must override "
                                  f"the same fields, got {({v: sorted(p) for v, p in paths.items()})}")  # fmt: skip
+        for claim in self.claims:
+            unknown = [v for v in claim.variants if v not in self.variants]
+            if unknown:
+                raise ValueError(f"study {self.name}: claim {claim.order!r} names unknown variant(s) {unknown}")
         if self.reference and not self.reference_file:
             raise ValueError(f"study {self.name}: reference tables {self.reference} need a reference_file")
 

@@ -34,10 +34,16 @@ def test_study_table_keeps_ours_ceiling_and_published_apart(runs):
 
 def test_bars_diffs_curves_samples_compare(runs):
     loaded = data.load(runs)
-    bars = data.bar_data(loaded.results, "ablation_patchgan", "fcn_pixel_acc")
-    assert bars.set_index("variant").loc["1x1", "mean"] == pytest.approx(0.615)
+    from dashboard import verdicts
+
+    final = data.final_rows(loaded.results[loaded.results.study == "ablation_patchgan"])
+    pts = verdicts.points(final, pd.DataFrame(), "fcn_pixel_acc", loaded.studies["ablation_patchgan"])
+    ours = pts[pts.kind == "ours"].set_index("variant")
+    assert ours.loc["1x1", "mean"] == pytest.approx(0.615) and ours.loc["1x1", "low"] == ours.loc["1x1", "mean"]
+    assert set(pts[pts.kind == "published"].source) == {"Isola et al. 2017, Table 3"}
     diffs = data.config_diffs(loaded.runs, "ablation_patchgan", loaded.studies["ablation_patchgan"])
     assert set(diffs[diffs.run_id == "1x1-s0"].field) == {"model.d.n_layers"}
+    assert data.metric_curves(runs, "ablation_patchgan", ["1x1-s0"]).empty  # evaluated once: no curve
     curves, problems = data.curves(runs, "ablation_patchgan", ["1x1-s0", "missing-s0"])
     assert set(curves.series) == {"d/real", "g/l1", "g/grad_norm"} and "missing-s0/losses.csv" in problems[0]
     smoothed = data.smooth(curves, 0.5)

@@ -180,3 +180,27 @@ def test_init_depends_only_on_the_run_seed():
         assert torch.equal(p, q)
     c = build_recipe(override(spec, "train.seed", 1), data)
     assert not torch.equal(next(a.nets["G"].parameters()), next(c.nets["G"].parameters()))
+
+
+def test_statistics_files_verdicts_and_report(smoke, capsys, tmp_path):
+    out, _ = smoke
+    d = out / "ablation_patchgan"
+    cells, comps, claims = (pd.read_csv(d / f"{n}.csv") for n in ("intervals", "comparisons", "claims"))
+    assert set(cells.variant) == {"1x1", "16x16", "70x70", "286x286"}
+    assert ((cells.low <= cells.estimate) | cells.low.isna()).all() and cells.low.notna().sum() >= 4 * 8
+    res = read_results(d / "results.csv")
+    fcn = res[(res.metric == "fcn_pixel_acc") & (res.variant == "70x70")].value.iloc[0]
+    assert cells.set_index(["variant", "metric"]).estimate[("70x70", "fcn_pixel_acc")] == pytest.approx(fcn)
+    assert len(comps) == 6 * comps.metric.nunique() and {"p_holm", "effect_dz", "low", "high"} <= set(comps)
+    assert claims.claim.tolist()[0] == "70x70 > 16x16 > 1x1" and set(claims.verdict) <= {"holds", "contradicted",
+                                                                                        "undecided"}  # fmt: skip
+    assert runner.main(["ablation_patchgan", "--profile", "smoke", "--out", str(out), "--no-progress", "--stats"]) == 0
+    printed = capsys.readouterr().out
+    assert "Published claims" in printed and "All comparisons" in printed and "[95% interval]" in printed
+    from studies import report
+
+    assert report.main(["ablation_patchgan", "--out", str(out), "--dest", str(tmp_path)]) == 0
+    md, tex = (tmp_path / "ablation_patchgan.md").read_text(), (tmp_path / "ablation_patchgan.tex").read_text()
+    assert "| variant | fcn_pixel_acc |" in md and "70x70 > 16x16 > 1x1" in md and "(published)" in md
+    assert r"\begin{tabular}" in tex and r"fcn\_pixel\_acc" in tex and r"70x70 $>$ 16x16" in tex
+    assert report.main(["nope", "--out", str(out)]) == 2

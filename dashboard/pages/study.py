@@ -1,20 +1,25 @@
-"""Study page: the question, the paper-style table beside the published rows, bars with error bars, config diffs."""
+"""Study page: the question, the verdicts on the published claims, the paper-style table with 95% intervals
+beside the published rows, a zoomed dot plot with intervals, the comparison matrix, and config diffs."""
 
 import streamlit as st
 
-from dashboard import charts, data, state
+from dashboard import charts, data, state, verdicts
 from metrics import higher_is_better
 
 st.title("Study")
 st.caption(
-    "One study's question and its paper-style table: our variants (mean ± std over seeds), the real-photo "
-    "ceiling, and the published values, which come from another dataset and are shown only for orientation."
+    "One study's question and its paper-style table: our variants (mean over seeds [95% interval over seeds "
+    "and test items]), the real-photo ceiling, and the published values, which come from another dataset and "
+    "are shown only for orientation."
 )
 loaded = state.loaded()
 studies = sorted(loaded.results.study.unique()) if not loaded.results.empty else []
 study = state.pick_study(studies, "No study has written results yet. Run `make run`.")
 info = loaded.studies.get(study, {})
 st.subheader(info.get("question", study))
+stats, problems = verdicts.load_stats(state.runs_dir(), study)
+for p in problems:
+    st.info(p, icon="ℹ️")
 old = data.stale_by_variant(loaded.runs)
 old = {r.variant: r.stale for r in old[old.study == study].itertuples() if r.stale}
 if old:
@@ -22,7 +27,17 @@ if old:
     st.warning(f"{len(old)} variant(s) were scored under an older metric protocol ({which}). "
                f"`python -m studies.run {study} --rescore` recomputes them from the checkpoints.",
                icon="⚠️")  # fmt: skip
-table = data.study_table(loaded.results, study, info, old)
+
+claims = stats["claims"]
+if len(claims):
+    st.markdown("**Published claims** (better by each metric's direction; Holm-corrected)")
+    badge = {"holds": ":green-badge[holds]", "contradicted": ":red-badge[contradicted]",
+             "undecided": ":gray-badge[undecided]", "not run": ":gray-badge[not run]"}  # fmt: skip
+    for c in claims.itertuples():
+        need = f" — about {int(c.seeds_needed)} seeds would decide it" if c.verdict == "undecided" and \
+            c.seeds_needed == c.seeds_needed and c.seeds_needed < 1e9 else ""  # fmt: skip
+        st.markdown(f"{badge.get(c.verdict, c.verdict)} **{c.claim}** on `{c.metric}` ({c.source}){need}  \n"
+                    f"<small>{c.evidence}</small>", unsafe_allow_html=True)  # fmt: skip
 
 
 def shade(row):
@@ -33,14 +48,25 @@ def shade(row):
     return [colour] * len(row)
 
 
-st.dataframe(table.style.apply(shade, axis=1), hide_index=True, width="stretch")
-metrics = sorted(loaded.results[(loaded.results.study == study) & (loaded.results.split == "test")].metric.unique())
+table = data.study_table(loaded.results, study, info, old, verdicts.cell_text(stats["cells"]))
+config = {"variant": st.column_config.TextColumn("variant", pinned=True, width="medium"),
+          "kind": st.column_config.TextColumn("kind", width="small")}  # fmt: skip
+st.dataframe(table.style.apply(shade, axis=1), hide_index=True, width="stretch", column_config=config)
+final = data.final_rows(loaded.results[loaded.results.study == study])
+metrics = data.order_metrics(final.metric.unique())
 metric = state.pick("Metric", metrics, "metric", default="fcn_pixel_acc")
 if metric:
-    st.altair_chart(
-        charts.by_variant(data.bar_data(loaded.results, study, metric), metric, higher_is_better(metric)),
-        width="stretch",
-    )
+    ceiling = loaded.results[(loaded.results.study == study) & (loaded.results.split == "ceiling") &
+                             (loaded.results.metric == metric)].value  # fmt: skip
+    order = info.get("variants")
+    pts = verdicts.points(final, stats["cells"], metric, info)
+    top = float(ceiling.iloc[0]) if len(ceiling) else None
+    st.altair_chart(charts.by_variant(pts, metric, higher_is_better(metric), top, order), width="stretch")
+    grid = verdicts.matrix(stats["comparisons"], metric)
+    if len(grid):
+        st.markdown(f"**Comparisons on `{metric}`**: row minus column, paired by seed and test item; "
+                    "\\* p < .05, \\*\\* < .01, \\*\\*\\* < .001 (Holm-corrected over the pairs)")  # fmt: skip
+        st.altair_chart(charts.comparison_matrix(grid, metric, order), width="stretch")
 st.subheader("Each run's config differences from the study's base")
 diffs = data.config_diffs(loaded.runs, study, info)
 if diffs.empty:
