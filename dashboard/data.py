@@ -241,6 +241,22 @@ def curves(runs_dir: Path, study: str, run_ids: list[str]) -> tuple[pd.DataFrame
     return pd.concat(frames, ignore_index=True)[columns], problems
 
 
+PANELS = ("G loss", "D loss", "G grad norm", "D grad norm")
+
+
+def four_panels(df: pd.DataFrame) -> pd.DataFrame:
+    """The report's four panels from curves(): each group's summed loss terms and its gradient norm."""
+    if df.empty:
+        return df
+    parts = []
+    for group, name in (("g", "G"), ("d", "D")):
+        terms = df[df.series.str.startswith(f"{group}/") & ~df.series.str.endswith("grad_norm")]
+        total = terms.groupby(["run_id", "step", "images"], dropna=False).value.sum().reset_index()
+        norm = df[df.series == f"{group}/grad_norm"]
+        parts += [total.assign(series=f"{name} loss"), norm.assign(series=f"{name} grad norm")]
+    return pd.concat(parts, ignore_index=True)[["run_id", "step", "images", "series", "value"]]
+
+
 def metric_curves(runs_dir: Path, study: str, run_ids: list[str]) -> pd.DataFrame:
     """Long table (run_id, step, images, series, value) of the metrics of runs evaluated more than once
     (metrics.jsonl, split test), for curves over training; empty when every run was scored only at its end."""

@@ -9,7 +9,7 @@ A metric may declare a ceiling: the same metric on the real data (fcn_score of t
 
 from __future__ import annotations
 
-from metrics import fcn_score, fid, histogram, pixel, ssim, swd
+from metrics import fcn_score, fid, histogram, pixel, ssim, surfaces, swd
 from metrics.protocol import EvalContext, MeanOf, MetricSpec, MetricUnavailable
 
 
@@ -49,10 +49,18 @@ METRICS: dict[str, MetricSpec] = {
                       ("fake_b", "b"), {"fid": False, "kid": False},
                       "fid-v1: torch-fidelity Inception-v3 from a local file, 299px bilinear, KID subsets",
                       real="b"),
+    "surface_fit": MetricSpec(lambda ctx: surfaces.SurfaceFit(), ("fake_b", "alpha"),
+                              {"alpha_residual": False, "alpha_coverage": True, "converged": True},
+                              "surface_fit-v1: least-squares alpha in [0.5,16] step 0.05, RMS residual, coverage "
+                              "within 0.5 at residual < 0.075"),
+    "energy_distance": MetricSpec(lambda ctx: surfaces.EnergyDistance(), ("b", "fake_b"), {"energy_distance": False},
+                                  "energy_distance-v1: V-statistic on flattened items, <= 1000 per set"),
 }  # fmt: skip
 
 HUMAN_KEYS = {"human_mos": True, "human_fooled_rate": True}
-HIGHER_IS_BETTER: dict[str, bool] = {k: v for s in METRICS.values() for k, v in s.outputs.items()} | HUMAN_KEYS
+TRAINING_KEYS = {f"{g}_grad_{k}": False for g in ("g", "d") for k in ("spikes", "logstd")}  # models/runlog.py stability
+HIGHER_IS_BETTER: dict[str, bool] = {k: v for s in METRICS.values() for k, v in s.outputs.items()} | HUMAN_KEYS | \
+    TRAINING_KEYS  # fmt: skip
 
 
 def higher_is_better(key: str) -> bool | None:

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from models.contract import DataFacts, Progress, View
 from models.pix2pix import Pix2Pix
+from models.toy import ToyGAN
 
 
 class Recipe(Protocol):
@@ -27,7 +28,8 @@ class Recipe(Protocol):
         smoke: dotted overrides for a seconds-long run at 32 px (the contract tests use it).
         sample_rows: batch/output keys drawn as the rows of a sample grid, e.g. ("a", "b", "fake_b").
         test_images: file role -> key of the per-item test PNGs: {"input": "a", "truth": "b", "output": "fake_b"}.
-        modality: how samples are drawn (models/evaluation.py SAMPLE_WRITERS): "image".
+        modality: how samples are drawn (models/evaluation.py SAMPLE_WRITERS): "image" or "surface"; a
+            recipe that serves several kinds of data sets it per instance from DataFacts.modality.
 
     Built as `Recipe(cfg, facts: DataFacts)`, then:
         nets: every trainable network by name; checkpointed; moved to the device by the loop.
@@ -76,6 +78,6 @@ class Recipe(Protocol):
     def translate(self, batch: dict[str, Tensor], t: Progress) -> dict[str, Tensor]: ...
 
 
-RECIPES: dict[str, type] = {"pix2pix": Pix2Pix}
+RECIPES: dict[str, type] = {"pix2pix": Pix2Pix, "toy": ToyGAN}
 
 __all__ = ["RECIPES", "DataFacts", "Progress", "Recipe"]

@@ -31,3 +31,5 @@ class DataFacts:
     n_classes: int  # label classes (0: no label maps)
     size: int  # square image size fed to the nets, px
     view: View  # the training view: paired (a, b), unpaired (a, b drawn independently) or b only
+    shape: tuple[int, ...] = ()  # one item's `b` shape, e.g. (3, 64, 64); (3,) for a point, (N, 3) for a cloud
+    modality: str = "image"  # how samples are drawn (models/evaluation.py SAMPLE_WRITERS): image, surface

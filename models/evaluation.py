@@ -54,7 +54,33 @@ def write_image_grid(tensors: dict[str, Tensor], keys: tuple[str, ...], path: Pa
                    nrow=rows[0].shape[0], padding=1)  # fmt: skip
 
 
-SAMPLE_WRITERS = {"image": write_image_grid}  # modality -> writer(tensors, keys, path, n)
+def write_surface_plots(tensors: dict[str, Tensor], keys: tuple[str, ...], path: Path, n: int) -> None:
+    """3-D plots (matplotlib): one row per key (real b, generated fake_b), up to `n` surfaces each; points
+    (N, 3) are drawn as one scatter of all points per key."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [(k, tensors[k].detach().float().cpu()) for k in keys if k in tensors]
+    if not rows:
+        return
+    cols = 1 if rows[0][1].ndim == 2 else min(n, rows[0][1].shape[0])
+    fig = plt.figure(figsize=(2.2 * cols, 2.2 * len(rows)), dpi=80)
+    for r, (key, x) in enumerate(rows):
+        clouds = [x] if x.ndim == 2 else [v.flatten(1).T if v.ndim == 3 else v for v in x[:cols]]  # (M, 3) each
+        for c, pts in enumerate(clouds):
+            ax = fig.add_subplot(len(rows), cols, r * cols + c + 1, projection="3d")
+            ax.scatter(pts[:, 0], pts[:, 1], pts[:, 2], c=pts[:, 2], cmap="viridis", s=4, vmin=-1, vmax=1)
+            ax.set(xlim=(-1, 1), ylim=(-1, 1), zlim=(-1, 1), xticks=[], yticks=[], zticks=[])
+            ax.set_title(key if c == 0 else "", fontsize=8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+SAMPLE_WRITERS = {"image": write_image_grid, "surface": write_surface_plots}  # modality -> writer(tensors, keys, ...)
 
 
 def write_test_images(tensors: dict[str, Tensor], roles: dict[str, str], folder: Path, n: int) -> None:
@@ -140,7 +166,7 @@ class Evaluator:
 
     def _write(self, recipe, tensors: dict, grid: Path | None, test_dir: Path | None) -> None:
         if grid is not None:
-            SAMPLE_WRITERS[recipe.modality](tensors, recipe.sample_rows, grid, self.n_samples)
+            SAMPLE_WRITERS[getattr(recipe, "modality", "image")](tensors, recipe.sample_rows, grid, self.n_samples)
         if test_dir is not None:
             write_test_images(tensors, recipe.test_images, test_dir, self.n_samples)
 

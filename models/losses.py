@@ -4,10 +4,15 @@ hinge (Lim & Ye 2017; Miyato et al. 2018), WGAN (Arjovsky et al. 2017), plus gra
 
 `gan_loss(logits, real, kind, for_d)` averages over every output (every patch for a PatchGAN). Hinge
 differs between D (margins) and G (-mean(D(fake))), so it takes `for_d`; the others are symmetric.
+One-sided label smoothing (Salimans et al. 2016, arXiv:1606.03498) is set by the training loop for the
+whole D phase (`real_label_smoothing`, from train.tricks): D's real target becomes 1 - s for the vanilla
+and LSGAN losses, so every recipe has it without passing it around.
 """
 
 from __future__ import annotations
 
+import contextvars
+from contextlib import contextmanager
 from typing import Literal
 
 import torch
@@ -15,14 +20,25 @@ import torch.nn.functional as F
 from torch import Tensor
 
 GanKind = Literal["vanilla", "lsgan", "hinge", "wgan"]
+_SMOOTHING = contextvars.ContextVar("real_label_smoothing", default=0.0)
+
+
+@contextmanager
+def real_label_smoothing(s: float):
+    """Within this block, D's real targets are 1 - s (one-sided label smoothing)."""
+    token = _SMOOTHING.set(float(s))
+    try:
+        yield
+    finally:
+        _SMOOTHING.reset(token)
 
 
 def gan_loss(logits: Tensor, real: bool, kind: GanKind = "vanilla", for_d: bool = True) -> Tensor:
+    target = (1.0 - _SMOOTHING.get() if for_d else 1.0) if real else 0.0
     if kind == "vanilla":
-        target = torch.ones_like(logits) if real else torch.zeros_like(logits)
-        return F.binary_cross_entropy_with_logits(logits, target)
+        return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
     if kind == "lsgan":
-        return F.mse_loss(logits, torch.full_like(logits, 1.0 if real else 0.0))
+        return F.mse_loss(logits, torch.full_like(logits, target))
     if kind == "wgan":
         return -logits.mean() if real else logits.mean()
     if kind == "hinge":

@@ -12,6 +12,8 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
+
 from models.contract import Progress
 
 
@@ -67,6 +69,25 @@ class RunLog:
         tmp = self.metrics.with_suffix(".jsonl.tmp")
         tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
         tmp.replace(self.metrics)
+
+    def stability(self, window: int = 20, factor: float = 10.0) -> dict[str, float]:
+        """Per optimizer group, from the logged gradient norms: `<g>_grad_spikes`, the logged steps whose norm
+        exceeds `factor` x the median of the `window` before them, and `<g>_grad_logstd`, the std of log10 norm
+        over the second half of the run (how much it still jumps once training has settled)."""
+        if not self.losses.exists():
+            return {}
+        with self.losses.open() as f:
+            rows = list(csv.DictReader(f))
+        out = {}
+        for col in [c for c in (rows[0] if rows else {}) if c.endswith("/grad_norm")]:
+            v = np.array([float(r[col]) for r in rows if r[col] not in ("", None)])
+            if len(v) < 2:
+                continue
+            group = col.split("/")[0]
+            med = [np.median(v[max(0, i - window) : i]) for i in range(1, len(v))]
+            out[f"{group}_grad_spikes"] = float(sum(x > factor * m for x, m in zip(v[1:], med) if m > 0))
+            out[f"{group}_grad_logstd"] = float(np.std(np.log10(np.maximum(v[len(v) // 2 :], 1e-12))))
+        return out
 
     def truncate(self, step: int) -> None:
         """Keep loss rows of iterations before `step` and evaluations up to `step` (the checkpoint's)."""

@@ -30,6 +30,7 @@ from torch.utils.data import Dataset, default_collate
 from models import checkpoint as ckpt
 from models.contract import Progress
 from models.layers import requires_grad
+from models.losses import real_label_smoothing
 from models.runlog import RunLog
 
 
@@ -56,12 +57,24 @@ class EMAConfig:
 
 
 @dataclass(frozen=True)
+class TricksConfig:
+    """GAN stabilisation tricks (as the Beggs et al. report used them), for every recipe; off by default."""
+
+    d_steps: int = 1  # D phases per G phase, each on a fresh batch (WGAN's n_critic; Arjovsky et al. 2017)
+    instance_noise: float = 0.0  # std of Gaussian noise on D's inputs (Sonderby et al. 2017, arXiv:1610.04490)
+    noise_anneal: Literal["linear", "none"] = "linear"  # linear: the std falls to 0 at the end of the run
+    label_smoothing: float = 0.0  # one-sided: D's real target 1 - s (Salimans et al. 2016)
+    d_lr_mult: float = 1.0  # D's learning rate x this (a larger D lr, as TTUR; Heusel et al. 2017)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     images: int = 1000  # length of the run in training images (pix2pix paper: 200 epochs x 2,975, batch 1)
     batch_size: int = 1  # unless the recipe sets one per progress
     opt: OptGroups = field(default_factory=OptGroups)
     phases: tuple[str, ...] = ("d", "g")  # groups per iteration; a repeated group gets a fresh batch
     ema: EMAConfig = field(default_factory=EMAConfig)  # for the nets a recipe names in `ema`
+    tricks: TricksConfig = field(default_factory=TricksConfig)  # stabilisation switches, for any recipe
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool | None = None  # bf16 autocast; None = on for CUDA only
@@ -163,6 +176,11 @@ def batches_per_iteration(phases: tuple[str, ...], groups) -> int:
     return n
 
 
+def expand_phases(cfg: TrainConfig) -> tuple[str, ...]:
+    """train.phases with every "d" phase repeated train.tricks.d_steps times."""
+    return tuple(p for ph in cfg.phases for p in ([ph] * cfg.tricks.d_steps if ph == "d" else [ph]))
+
+
 def crossed(before: int, after: int, every: int) -> bool:
     """Whether a multiple of `every` lies in (before, after]."""
     return every > 0 and after // every > before // every
@@ -178,6 +196,7 @@ class Engine:
     channels_last: bool
     opts: dict[str, torch.optim.Optimizer]
     ema_nets: dict[str, nn.Module]
+    noise: list[float] = field(default_factory=lambda: [0.0])  # instance-noise std of this iteration
 
     @classmethod
     def build(cls, recipe, cfg: TrainConfig) -> Engine:
@@ -207,7 +226,25 @@ class Engine:
             if params:
                 opts[group] = torch.optim.Adam(params, lr=oc.lr, betas=oc.betas, eps=oc.eps,
                                                fused=cfg.fused_adam or None)  # fmt: skip
-        return cls(cfg, device, amp, channels_last, opts, ema_nets)
+        eng = cls(cfg, device, amp, channels_last, opts, ema_nets)
+        if cfg.tricks.instance_noise > 0:
+            for name in recipe.groups.get("d", ()):
+                recipe.nets[name].register_forward_pre_hook(eng._add_noise)
+        return eng
+
+    def _add_noise(self, module: nn.Module, args: tuple):
+        """Instance noise on the first input of every D net, in training only."""
+        if module.training and self.noise[0] > 0 and args and torch.is_tensor(args[0]):
+            return (args[0] + self.noise[0] * torch.randn_like(args[0]), *args[1:])
+        return None
+
+    @property
+    def phases(self) -> tuple[str, ...]:
+        return expand_phases(self.cfg)
+
+    def lr(self, group: str, t: Progress) -> float:
+        oc = getattr(self.cfg.opt, group)
+        return oc.lr * lr_factor(oc, t) * (self.cfg.tricks.d_lr_mult if group == "d" else 1.0)
 
     def _optimize(self, group: str, losses: dict[str, Tensor], t: Progress, grad_norm: bool) -> dict[str, float]:
         """Sum named terms, check they are finite, backprop, (on logged steps) measure the gradient norm, step."""
@@ -221,9 +258,8 @@ class Engine:
         if grad_norm:
             grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
             values["grad_norm"] = torch.nn.utils.get_total_norm(grads).item() if grads else 0.0
-        lr = getattr(self.cfg.opt, group).lr * lr_factor(getattr(self.cfg.opt, group), t)
         for pg in opt.param_groups:
-            pg["lr"] = lr
+            pg["lr"] = self.lr(group, t)
         opt.step()
         return values
 
@@ -234,8 +270,10 @@ class Engine:
         idle = [net for n, net in recipe.nets.items() if n not in trainable(recipe, t)]
         values: dict[str, list[float]] = {}
         batch, out, seen = None, None, set()
-        with requires_grad(idle, False):
-            for group in (p for p in self.cfg.phases if p in self.opts):
+        tricks = self.cfg.tricks
+        self.noise[0] = tricks.instance_noise * ((1 - t.fraction) if tricks.noise_anneal == "linear" else 1.0)
+        with requires_grad(idle, False), real_label_smoothing(tricks.label_smoothing):
+            for group in (p for p in self.phases if p in self.opts):
                 if batch is None or group in seen:
                     batch, seen = next_batch(bs), set()
                     with autocast:
@@ -247,7 +285,7 @@ class Engine:
                         losses = recipe.losses(group, batch, out, t)
                     for k, v in self._optimize(group, losses, t, grad_norm).items():
                         values.setdefault(f"{group}/{k}", []).append(v)
-        self._update_ema(recipe, t, bs * batches_per_iteration(self.cfg.phases, self.opts))
+        self._update_ema(recipe, t, bs * batches_per_iteration(self.phases, self.opts))
         return {k: sum(v) / len(v) for k, v in values.items()}
 
     @torch.no_grad()
@@ -312,7 +350,7 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, evaluator=N
     if path.exists():
         t = eng.load_state_dict(recipe, ckpt.load(path, eng.device), stream, path)
         log.truncate(t.step)
-    per_iter = batches_per_iteration(cfg.phases, eng.opts)
+    per_iter = batches_per_iteration(eng.phases, eng.opts)
 
     def next_batch(bs: int) -> dict:
         return to_device(stream.next(bs), eng.device, eng.channels_last)
@@ -336,7 +374,7 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, evaluator=N
         trained += images
         # --- log ---
         if logged:
-            lrs = {f"lr/{g}": getattr(cfg.opt, g).lr * lr_factor(getattr(cfg.opt, g), t) for g in eng.opts}
+            lrs = {f"lr/{g}": eng.lr(g, t) for g in eng.opts}
             log.scalars(t, row | lrs)
         bar.update(images)
         # --- eval / samples / checkpoint (the end has its own, below) ---
@@ -354,6 +392,7 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, evaluator=N
     # --- end: checkpoint, then samples, test images and metrics from one evaluation pass ---
     ckpt.save(eng.state_dict(recipe, t, stream), path)
     values = evaluate(t, final=True)
+    log.evaluation(t, log.stability(), {}, split="train")  # gradient-norm spikes and spread, from losses.csv
     describe = getattr(recipe, "describe", None)
     return {"device": str(eng.device), "amp": eng.amp, "channels_last": eng.channels_last, "train_seconds": wall,
             "train_images_per_s": trained / wall if trained else float("nan"), "metrics": values,

@@ -13,7 +13,7 @@ Nothing is ever downloaded: real datasets are read from a local path and every f
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +26,7 @@ from torch.utils.data import Dataset
 
 from models.contract import DataFacts, View
 from studies import synthetic
+from studies.surfaces import GaussianSurfaces, SurfaceConfig
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 SPLITS = ("train", "val", "test")
@@ -52,14 +53,15 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = "synthetic_scenes"  # or a local path: aligned A|B folder, Cityscapes, CIFAR-10 or CelebA root
+    name: str = "synthetic_scenes"  # or "gaussian_surfaces", or a local path: aligned A|B, Cityscapes, CIFAR-10, CelebA
     size: int = 64  # square crop size fed to the nets, px
     n_train: int = 1000  # synthetic_scenes split sizes (indices [0, n_train), then val, then test)
     n_val: int = 100
     n_test: int = 200
     jitter: bool = True  # pix2pix training augmentation: resize to 286/256, random crop, random flip
     direction: Literal["AtoB", "BtoA"] = "AtoB"  # aligned folders: which half is the input
-    seed: int = 0  # synthetic_scenes generator seed (the dataset, not the run)
+    seed: int = 0  # synthetic_scenes / gaussian_surfaces generator seed (the dataset, not the run)
+    surfaces: SurfaceConfig = field(default_factory=SurfaceConfig)  # gaussian_surfaces only
 
 
 # --- tensors -----------------------------------------------------------------------------------
@@ -176,7 +178,8 @@ class _Base(Dataset):
         """What a recipe needs to know to build its nets (channels, classes, size, view)."""
         item = self[0]
         return DataFacts(channels_a=item["a"].shape[0] if "a" in item else 0, channels_b=item["b"].shape[0],
-                         n_classes=self.n_classes, size=self.cfg.size, view=self.view)  # fmt: skip
+                         n_classes=self.n_classes, size=self.cfg.size, view=self.view,
+                         shape=tuple(item["b"].shape))  # fmt: skip
 
     def validate(self) -> None:
         """Cheap structural check of every file (header and size, no full decode); DatasetError names the file."""
@@ -341,6 +344,8 @@ def make_dataset(cfg: DataConfig, split: str, augment: bool = False, view: View 
     """The dataset that `cfg.name` names: synthetic_scenes, or a local root whose layout is detected."""
     if cfg.name == "synthetic_scenes":
         return SyntheticScenes(cfg, split, augment, view)
+    if cfg.name == "gaussian_surfaces":
+        return GaussianSurfaces(cfg, split, augment, view)
     root = Path(cfg.name)
     if not root.is_dir():
         raise DatasetError(f"{root}: dataset folder not found (or use 'synthetic_scenes')")

@@ -95,6 +95,13 @@ def load_reference(file: str, tables: tuple[str, ...], names: dict[str, tuple[st
     return pd.DataFrame(rows, columns=["variant", "metric", "value", "source"])
 
 
+def with_training(results: pd.DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:
+    """The test rows plus the training diagnostics `keys` (split "train"), relabelled as test rows, so that a
+    study's table and statistics show them as columns beside the metrics."""
+    train = results[(results.split == "train") & results.metric.isin(keys)].assign(split="test")
+    return pd.concat([results[results.split != "train"], train], ignore_index=True)
+
+
 def summary_table(df: pd.DataFrame, split: str = "test") -> pd.DataFrame:
     """Final-step mean and std per variant (rows) and metric (columns)."""
     df = df[df.split == split]

@@ -103,7 +103,8 @@ def write_tables(study: Study, runs: list, statuses: dict, out: Path, ceiling_va
 
 def write_stats(study: Study, results: pd.DataFrame, out: Path) -> dict:
     """intervals.csv, comparisons.csv and claims.csv beside results.csv (studies/stats.py), atomically."""
-    analysis = stats.analyse(results, out / study.name, list(study.variants), study.claims)
+    shown = R.with_training(results, study.table_extra)
+    analysis = stats.analyse(shown, out / study.name, list(study.variants), study.claims)
     for name, key in (("intervals", "cells"), ("comparisons", "comparisons"), ("claims", "claims")):
         R.write_csv_atomic(analysis[key], out / study.name / f"{name}.csv")
     return analysis
@@ -139,9 +140,11 @@ def print_table(study: Study, runs: list, results: pd.DataFrame, statuses: dict,
         if metrics:
             notes[variant] = f"{notes.get(variant, '')} [stale: {', '.join(sorted(metrics))}]".strip()
     ceil = results[results.split == "ceiling"].set_index("metric").value.to_dict()
+    results = R.with_training(results, study.table_extra)
     seeds = results[results.split == "test"].groupby("variant").seed.nunique().max()
     print(f"\n{study.name}: {study.question}  [profile {profile}; mean over {seeds} seed(s) [95% interval]]")
-    print(R.format_table(results[results.split == "test"], table_metrics(runs), list(study.variants), ref,
+    print(R.format_table(results[results.split == "test"], table_metrics(runs) + list(study.table_extra),
+                         list(study.variants), ref,
                          {CEILING: ceil} if ceil else {}, notes, intervals))  # fmt: skip
     print("[low, high] = 95% interval over seeds and test items (studies/stats.py)" + (
         "; with one seed it covers the test items only" if seeds == 1 else ""))  # fmt: skip

@@ -247,6 +247,7 @@ class Study:
     reference_names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # variant -> published rows
     row_note: str = ""  # per-row note from each run's describe(), e.g. "(D RF {D_receptive_field}px)"
     claims: tuple[Claim, ...] = ()  # published orderings this study tests (studies/stats.py verdicts)
+    table_extra: tuple[str, ...] = ()  # training diagnostics (split "train", e.g. d_grad_spikes) shown in the table
 
     def __post_init__(self):
         for name, profile in [("", None), *self.profiles.items()]:

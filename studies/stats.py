@@ -240,7 +240,9 @@ def verdicts(claims, table: pd.DataFrame) -> pd.DataFrame:
             sign = np.sign(r.diff) * (1 if better else -1)
             significant = np.isfinite(adjusted[j]) and adjusted[j] < ALPHA
             status.append("holds" if significant and sign > 0 else "contradicted" if significant else "undecided")
-            evidence.append(f"{x} vs {y}: {r.diff:+.4f} [{r.low:+.4f}, {r.high:+.4f}], p_holm={adjusted[j]:.3g}")
+            evidence.append(f"{x} vs {y}: {r.diff:+.4f} [{r.low:+.4f}, {r.high:+.4f}], p_holm={adjusted[j]:.3g}"
+                            if np.isfinite(r.p) else f"{x} vs {y}: {r.diff:+.4f} (no spread to test: one seed, or "
+                            "identical values)")  # fmt: skip
             if not significant:
                 need.append(seeds_needed(r.diff * (1 if better else -1), r.sd_seeds) if sign > 0 else np.inf)
         verdict = ("contradicted" if "contradicted" in status else "holds" if set(status) == {"holds"}

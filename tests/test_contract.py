@@ -43,7 +43,9 @@ def name(request):
 def test_declarations(name):
     cls = RECIPES[name]
     assert dataclasses.is_dataclass(cls.Config) and len(cls.views) == 2 and cls.metrics
-    assert all(m in METRICS for m in cls.metrics) and cls.modality in ("image",)
+    from models.evaluation import SAMPLE_WRITERS
+
+    assert all(m in METRICS for m in cls.metrics) and cls.modality in SAMPLE_WRITERS
     spec = _spec(name)  # the defaults and smoke settings are valid dotted overrides
     recipe, _, _ = _build(spec)
     grouped = [n for names in recipe.groups.values() for n in names]
@@ -115,7 +117,7 @@ def test_translate_provides_every_declared_metric_input(name):
     recipe, _, test_set = _build(spec)
     check_inputs(recipe, test_set, {m: METRICS[m] for m in spec.metrics}, Progress(0, 0, 8))
     out = recipe.translate(torch.utils.data.default_collate([test_set[0], test_set[1]]), Progress(0, 0, 8))
-    images = [v for v in out.values() if v.is_floating_point() and v.ndim == 4]
-    assert images and all(v.min() >= -1 and v.max() <= 1 and not v.requires_grad for v in images)
+    made = [v for v in out.values() if v.is_floating_point()]  # images, surfaces, points: all in [-1, 1]
+    assert made and all(v.min() >= -1 and v.max() <= 1 and not v.requires_grad for v in made)
     for key in (*recipe.sample_rows, *recipe.test_images.values()):
         assert key in out or key in test_set[0], f"{key} is neither a batch key nor a translate output"

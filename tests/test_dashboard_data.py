@@ -80,3 +80,10 @@ def test_bench_and_human_rows(runs):
     assert problems == [] and df.value.tolist() == [512.0]
     human = pd.DataFrame([["s", "human", "v", 0, 0, "human", "human_mos", 6.5]], columns=data.RESULTS_COLUMNS)
     assert data.human_rows(human).human_mos.tolist() == [6.5]
+
+
+def test_four_panels_sum_each_groups_terms(runs):
+    curves, _ = data.curves(runs, "ablation_patchgan", ["1x1-s0"])
+    panels = data.four_panels(curves)
+    assert set(panels.series) == {"G loss", "D loss", "G grad norm"}  # the fixture logs no d/grad_norm
+    assert panels[panels.series == "G loss"].value.tolist() == [40.0, 30.0, 20.0]  # g/l1 only; grad norm excluded

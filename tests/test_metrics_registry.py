@@ -13,7 +13,8 @@ def _inputs(gen):
     fake = torch.rand(6, 3, 32, 32, generator=gen) * 2 - 1
     real = (fake + 0.3 * torch.randn(fake.shape, generator=gen)).clamp(-1, 1)
     label = torch.randint(0, 4, (6, 32, 32), generator=gen)
-    return {"fake_b": fake, "b": real, "label": label}
+    alpha = torch.randint(1, 5, (6,), generator=gen)  # gaussian_surfaces' labels; the images stand in for grids
+    return {"fake_b": fake, "b": real, "label": label, "alpha": alpha}
 
 
 def _ctx():
@@ -38,7 +39,8 @@ EXACT = [k for k in LOCAL if METRICS[k].make(_ctx()).merge_exact]
 
 
 def test_merge_claims():
-    assert sorted(EXACT) == ["fcn_score", "hist_intersection", "l1", "ms_ssim", "psnr", "ssim"]
+    assert sorted(EXACT) == ["energy_distance", "fcn_score", "hist_intersection", "l1", "ms_ssim", "psnr", "ssim",
+                             "surface_fit"]  # fmt: skip
     assert not any(METRICS[k].make(_ctx()).merge_exact for k in ("swd", "ms_ssim_diversity"))
 
 

@@ -12,10 +12,18 @@ st.caption("Training losses (d/real, d/fake, g/gan, g/l1, ...), gradient norms a
 loaded = state.loaded()
 studies = sorted(loaded.runs.study.unique()) if not loaded.runs.empty else []
 study = state.pick_study(studies)
-options = loaded.runs[loaded.runs.study == study].run_id.tolist()
-chosen_q = [r for r in st.query_params.get_all("runs") if r in options] or options[:2]
-chosen = st.multiselect("Runs", options, default=chosen_q, key="curve_runs")
-st.query_params["runs"] = chosen
+in_study = loaded.runs[loaded.runs.study == study]
+options = in_study.run_id.tolist()
+mode = st.radio("Show", ["runs", "variant"], horizontal=True, key="curve_mode",
+                format_func=lambda v: {"runs": "chosen runs, every series",
+                                       "variant": "one variant, its seeds overlaid: the four panels"}[v])  # fmt: skip
+if mode == "variant":
+    variant = st.selectbox("Variant", list(dict.fromkeys(in_study.variant)), key="curve_variant")
+    chosen = in_study[in_study.variant == variant].run_id.tolist()
+else:
+    chosen_q = [r for r in st.query_params.get_all("runs") if r in options] or options[:2]
+    chosen = st.multiselect("Runs", options, default=chosen_q, key="curve_runs")
+    st.query_params["runs"] = chosen
 cols = st.columns(3)
 alpha = cols[0].slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="curve_smooth")
 x = cols[1].radio("x axis", ["images", "step"], horizontal=True, key="curve_x",
@@ -29,7 +37,7 @@ if df.empty:
     st.stop()
 if x == "images" and df["images"].isna().all():
     x = "step"  # logs written before progress was counted in images
-smoothed = data.smooth(df, alpha)
+smoothed = data.smooth(data.four_panels(df) if mode == "variant" else df, alpha)
 
 
 def grid(frame, log_series=()):
@@ -39,7 +47,7 @@ def grid(frame, log_series=()):
             col.altair_chart(charts.curve(frame, name, x, log=name in log_series), width="stretch")
 
 
-grid(smoothed, [s for s in smoothed.series.unique() if s.endswith("grad_norm")] if log else [])
+grid(smoothed, [s for s in smoothed.series.unique() if s.endswith(("grad_norm", "grad norm"))] if log else [])
 metric = data.metric_curves(state.runs_dir(), study, chosen)
 if len(metric):
     st.subheader("Metrics over training")
