@@ -19,21 +19,27 @@ def _fcn(ctx: EvalContext) -> fcn_score.FCNScore:
     return fcn_score.FCNScore(ctx.segmenter(), ctx.n_classes)
 
 
+def _label(ctx: EvalContext) -> fcn_score.FCNScore:
+    if ctx.palette is None or not ctx.n_classes:
+        raise MetricUnavailable("label_score needs label maps and their class colours (a dataset with classes)")
+    return fcn_score.FCNScore(fcn_score.NearestColour(ctx.palette), ctx.n_classes, prefix="label")
+
+
 SWD_KEYS = {f"swd_{r}": False for r in (512, 256, 128, 64, 32, 16)} | {"swd_avg": False}
 
 METRICS: dict[str, MetricSpec] = {
     "ssim": MetricSpec(lambda ctx: MeanOf(ssim.ssim, "ssim"), ("fake_b", "b"), {"ssim": True},
                        "ssim-v2: [0,1] intensities (L=1), 11x11 gaussian s1.5, valid region, channel mean "
-                       "(= skimage on uint8, data_range 255)"),
+                       "(= skimage on uint8, data_range 255)", paired=True),
     "ms_ssim": MetricSpec(lambda ctx: MeanOf(ssim.ms_ssim, "ms_ssim"), ("fake_b", "b"), {"ms_ssim": True},
                           "ms_ssim-v2: Progressive GAN on [0,1] intensities (= uint8, max_val 255), 5 scales, "
-                          "valid windows, window min(11,H,W), clip 0"),
+                          "valid windows, window min(11,H,W), clip 0", paired=True),
     "ms_ssim_diversity": MetricSpec(lambda ctx: ssim.PairDiversity(), ("fake_b",), {"ms_ssim_diversity": False},
                                     "ms_ssim_diversity-v2: mean ms_ssim-v2 of fake pairs (0,1),(2,3),..."),
     "l1": MetricSpec(lambda ctx: MeanOf(pixel.l1, "l1"), ("fake_b", "b"), {"l1": False},
-                     "l1-v1: mean |fake-real| on the [-1,1] scale, per image then averaged"),
+                     "l1-v1: mean |fake-real| on the [-1,1] scale, per image then averaged", paired=True),
     "psnr": MetricSpec(lambda ctx: MeanOf(pixel.psnr, "psnr"), ("fake_b", "b"), {"psnr": True},
-                       "psnr-v1: torchmetrics, data_range 2, per image then averaged"),
+                       "psnr-v1: torchmetrics, data_range 2, per image then averaged", paired=True),
     "hist_intersection": MetricSpec(lambda ctx: histogram.LabHistogram(), ("fake_b", "b"),
                                     {"hist_L": True, "hist_a": True, "hist_b": True},
                                     "hist-v1: Lab (skimage D65) marginals, 256 bins, all pixels pooled", real="b"),
@@ -44,7 +50,11 @@ METRICS: dict[str, MetricSpec] = {
                             {"fcn_pixel_acc": True, "fcn_class_acc": True, "fcn_class_iou": True},
                             "fcn-v2: smp U-Net on real train photos (seeded init), bilinear to label size, "
                             "1e-12 means",
-                            ceiling={"fake_b": "b"}),
+                            ceiling={"fake_b": "b"}, paired=True),
+    "label_score": MetricSpec(_label, ("fake_a", "label"),
+                              {"label_pixel_acc": True, "label_class_acc": True, "label_class_iou": True},
+                              "label-v1: photo -> labels, each pixel the nearest class colour, one confusion matrix, "
+                              "1e-12 means (CycleGAN Table 3)", ceiling={"fake_a": "a"}, paired=True),
     "fid": MetricSpec(lambda ctx: fid.InceptionDistances(fid.load_inception(ctx.inception_weights)),
                       ("fake_b", "b"), {"fid": False, "kid": False},
                       "fid-v1: torch-fidelity Inception-v3 from a local file, 299px bilinear, KID subsets",

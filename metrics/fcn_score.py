@@ -87,12 +87,16 @@ def scores_from_confusion(conf: Tensor | np.ndarray, absent: Literal["zero", "sk
 
 
 class FCNScore:
-    """Accumulates one confusion matrix over generated images and their truth label maps (exact merge)."""
+    """Accumulates one confusion matrix over generated images and their truth label maps (exact merge).
+
+    `segmenter` is any module whose output's argmax over dim 1 is a class map: the FCN-score's trained net,
+    or `NearestColour` for label maps generated as colour images (the `label_*` keys, `prefix="label"`)."""
 
     merge_exact = True
 
-    def __init__(self, segmenter: nn.Module, n_classes: int, absent: Literal["zero", "skip"] = "zero"):
-        self.seg, self.n, self.absent = segmenter, n_classes, absent
+    def __init__(self, segmenter: nn.Module, n_classes: int, absent: Literal["zero", "skip"] = "zero",
+                 prefix: str = "fcn"):  # fmt: skip
+        self.seg, self.n, self.absent, self.prefix = segmenter, n_classes, absent, prefix
         self.reset()
 
     def reset(self) -> None:
@@ -110,12 +114,11 @@ class FCNScore:
         self.items.append(torch.stack([per_image.diagonal(dim1=1, dim2=2), per_image.sum(2), per_image.sum(1)], 1))
 
     def per_item(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """(positions, {"fcn_tp:c", "fcn_true:c", "fcn_pred:c": pixel counts of class c per image}); their sums
-        over any set of images give that set's FCN-scores (studies/stats.py fcn_from_counts)."""
+        """(positions, {"<prefix>_tp:c", "_true:c", "_pred:c": pixel counts of class c per image}); their sums
+        over any set of images give that set's scores (studies/stats.py Items)."""
         counts = torch.cat(self.items).numpy() if self.items else np.zeros((0, 3, self.n))
-        out = {
-            f"fcn_{kind}:{c}": counts[:, k, c] for k, kind in enumerate(("tp", "true", "pred")) for c in range(self.n)
-        }
+        kinds = ("tp", "true", "pred")
+        out = {f"{self.prefix}_{kind}:{c}": counts[:, k, c] for k, kind in enumerate(kinds) for c in range(self.n)}
         return np.arange(len(counts)), out
 
     def merge(self, other: FCNScore) -> None:
@@ -124,9 +127,23 @@ class FCNScore:
 
     def compute(self) -> dict[str, float]:
         if not self.confusion.sum():
-            raise ValueError("fcn_score: no labelled pixels were given")
+            raise ValueError(f"{self.prefix}_score: no labelled pixels were given")
         s = scores_from_confusion(self.confusion, self.absent)
-        return {k: s[k] for k in ("fcn_pixel_acc", "fcn_class_acc", "fcn_class_iou")}
+        return {f"{self.prefix}_{k[4:]}": s[k] for k in ("fcn_pixel_acc", "fcn_class_acc", "fcn_class_iou")}
+
+
+class NearestColour(nn.Module):
+    """A "segmenter" for generated label maps: each pixel's class is the nearest colour of the palette (RGB
+    uint8 (C, 3)), the CycleGAN paper's photo -> labels protocol (Zhu et al. 2017, Sec. 5.1.1, Table 3)."""
+
+    def __init__(self, palette: np.ndarray):
+        super().__init__()
+        colours = torch.as_tensor(np.asarray(palette), dtype=torch.float32) / 127.5 - 1  # our [-1, 1] range
+        self.palette = nn.Parameter(colours, requires_grad=False)  # (C, 3)
+
+    def forward(self, images: Tensor) -> Tensor:
+        d = (images[:, None] - self.palette[None, :, :, None, None]).pow(2).sum(2)  # (N, C, H, W)
+        return -d  # argmax = the nearest colour
 
 
 @torch.no_grad()

@@ -106,6 +106,7 @@ class EvalContext:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     n_classes: int = 0
     segmenter: Callable[[], torch.nn.Module] | None = None  # lazy: trained/loaded only when asked for
+    palette: Any = None  # RGB uint8 (C, 3) class colours of the data (label_score)
     inception_weights: Path | None = None
 
 
@@ -120,6 +121,7 @@ class MetricSpec:
     ceiling: dict[str, str] = field(default_factory=dict)  # output key -> batch key for the real-data row
     table: tuple[str, ...] | None = None  # the outputs the printed table shows (None: all)
     real: str | None = None  # input key of the real side whose statistics may be cached (real_state)
+    paired: bool = False  # compares each output with its own target: needs paired eval data
 
     @property
     def version(self) -> str:

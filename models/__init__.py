@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Protocol
 from torch import Tensor, nn
 
 from models.contract import DataFacts, Progress, View
+from models.cyclegan import CycleGAN
 from models.pix2pix import Pix2Pix
 from models.toy import ToyGAN
 
@@ -78,6 +79,6 @@ class Recipe(Protocol):
     def translate(self, batch: dict[str, Tensor], t: Progress) -> dict[str, Tensor]: ...
 
 
-RECIPES: dict[str, type] = {"pix2pix": Pix2Pix, "toy": ToyGAN}
+RECIPES: dict[str, type] = {"pix2pix": Pix2Pix, "cyclegan": CycleGAN, "toy": ToyGAN}
 
 __all__ = ["RECIPES", "DataFacts", "Progress", "Recipe"]

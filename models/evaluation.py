@@ -116,7 +116,7 @@ def _compute(metrics: dict) -> dict[str, float]:
 def write_per_item(metrics: dict, indices: list[int], path: Path) -> None:
     """per_item.csv (index, metric, value): the per-item values and contributions of every accumulator that
     has them (metrics.protocol: per_item), written atomically. Zero counts are left out; a row with index -1
-    records the number of classes of the FCN-score (absent classes count in its means)."""
+    records the number of classes of a confusion-based score (absent classes count in its means)."""
     rows = []
     for _, acc in metrics.values():
         if not hasattr(acc, "per_item") or len(indices) == 0:
@@ -124,10 +124,10 @@ def write_per_item(metrics: dict, indices: list[int], path: Path) -> None:
         positions, values = acc.per_item()
         item_index = np.asarray(indices)[positions]
         for key, v in values.items():
-            keep = np.isfinite(v) & ((v != 0) | (not key.startswith("fcn_")))
+            keep = np.isfinite(v) & ((v != 0) | (":" not in key))  # class counts (`fcn_tp:3`): zeros left out
             rows.append(pd.DataFrame({"index": item_index[keep], "metric": key, "value": v[keep]}))
-        if hasattr(acc, "n") and any(k.startswith("fcn_") for k in values):
-            rows.append(pd.DataFrame({"index": [-1], "metric": ["fcn_n_classes"], "value": [acc.n]}))
+        if hasattr(acc, "prefix") and any(":" in k for k in values):
+            rows.append(pd.DataFrame({"index": [-1], "metric": [f"{acc.prefix}_n_classes"], "value": [acc.n]}))
     if rows:
         tmp = path.with_suffix(".csv.tmp")
         pd.concat(rows, ignore_index=True).to_csv(tmp, index=False)

@@ -12,7 +12,6 @@ Nothing is ever downloaded: real datasets are read from a local path and every f
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -26,6 +25,7 @@ from torch.utils.data import Dataset
 
 from models.contract import DataFacts, View
 from studies import synthetic
+from studies.sketches import render_sketch
 from studies.surfaces import GaussianSurfaces, SurfaceConfig
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -49,6 +49,10 @@ for _label_id, _train_id in zip((7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 2
 
 class DatasetError(ValueError):
     """A dataset on disk is missing, empty or malformed; the message names the file and the fault."""
+
+
+class ViewUnavailable(DatasetError):
+    """The data cannot give the view a recipe asks for (pairs from a CycleGAN folder, labels from CIFAR-10)."""
 
 
 @dataclass(frozen=True)
@@ -166,8 +170,8 @@ class _Base(Dataset):
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
         if view not in self.views:
-            raise DatasetError(f"{cfg.name}: {type(self).__name__} data gives the {'/'.join(self.views)} view(s), "
-                               f"not {view!r} (the recipe's)")  # fmt: skip
+            raise ViewUnavailable(f"{cfg.name}: {type(self).__name__} data gives the {'/'.join(self.views)} view(s), "
+                                  f"not {view!r} (the recipe's)")  # fmt: skip
         self.cfg, self.split, self.augment, self.view = cfg, split, augment and cfg.jitter, view
 
     @property
@@ -189,6 +193,12 @@ class _Base(Dataset):
             item = {k: v for k, v in item.items() if k not in ("a", "label")}
         return jitter(item, self.cfg.size) if self.augment else resize_item(item, self.cfg.size)
 
+    def _unpaired(self, item: dict, b: Tensor) -> dict:
+        """A with its label map, and an independently drawn B (the reference's unaligned dataset: the B index
+        comes from the global RNG, which checkpoints hold); A and B get their own crops and flips."""
+        a_part = self._finish({k: v for k, v in item.items() if k != "b"})
+        return a_part | {"b": self._finish({"b": b})["b"]}
+
 
 class SyntheticScenes(_Base):
     """synthetic_scenes (studies/synthetic.py): paired, unpaired (disjoint halves) or photos only."""
@@ -203,149 +213,46 @@ class SyntheticScenes(_Base):
         self.count = counts[split] // 2 if view == "unpaired" else counts[split]
         if self.count <= 0:
             raise DatasetError(f"synthetic_scenes: split {split!r} is empty (n_{split}={counts[split]})")
-        self.identity = f"synthetic_scenes-v1-seed{cfg.seed}-{cfg.n_train}-{cfg.n_val}-{cfg.n_test}"
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.sketches = cfg.name == "synthetic_sketches"
+        self.identity = f"{cfg.name}-v1-seed{cfg.seed}-{cfg.n_train}-{cfg.n_val}-{cfg.n_test}"
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
 
     def __len__(self) -> int:
         return self.count
 
-    def scene(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+    def scene(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(label, photo, sketch or None) of one scene."""
         if index not in self._cache:
-            self._cache[index] = synthetic.render_scene(self.cfg.seed, index, self.cfg.size)
+            if self.sketches:
+                label, sketch, photo = render_sketch(self.cfg.seed, index, self.cfg.size)
+            else:
+                (label, photo), sketch = synthetic.render_scene(self.cfg.seed, index, self.cfg.size), None
+            self._cache[index] = (label, photo, sketch)
         return self._cache[index]
 
     def __getitem__(self, i: int) -> dict:
         if not 0 <= i < self.count:
             raise IndexError(i)
         index = self.start + i
-        label, photo = self.scene(index)
+        label, photo, sketch = self.scene(index)
         item = {"b": to_tensor(photo), "index": torch.tensor(index)}
         if self.view != "unconditional":
-            item["a"], item["label"] = to_tensor(synthetic.colorize(label)), torch.from_numpy(label)
-        if self.view == "unpaired":  # B comes from the other half of the split: never the pair of A
-            item["b"] = to_tensor(self.scene(index + self.count)[1])
+            a = sketch if self.sketches else synthetic.colorize(label)
+            item["a"], item["label"] = to_tensor(a), torch.from_numpy(label)
+        if self.view == "unpaired":  # B from the other half of the split, at random: never the pair of A
+            j = self.start + self.count + int(torch.randint(self.count, ()))
+            return self._unpaired(item, to_tensor(self.scene(j)[1]))
         return self._finish(item)
-
-
-class AlignedFolder(_Base):
-    """pix2pix-format folder: root/{train,val,test}/*.png, each image A|B side by side."""
-
-    def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False, view: View = "paired"):
-        super().__init__(cfg, split, augment, view)
-        root = Path(cfg.name)
-        if not root.is_dir():
-            raise DatasetError(f"{root}: dataset folder not found")
-        self.files = _list_images(root / split, f"aligned {split!r} split")
-        self.identity = f"aligned:{root.resolve()}:{_fingerprint(self.files)}"
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def validate(self) -> None:
-        for path in self.files:
-            w, _ = check_file(path)
-            if w % 2:
-                raise DatasetError(f"{path}: width {w} is odd, so it is not an A|B pair of equal halves")
-
-    def __getitem__(self, i: int) -> dict:
-        path = self.files[i]
-        ab = read_image(path)
-        h, w, _ = ab.shape
-        if w % 2:
-            raise DatasetError(f"{path}: width {w} is odd, so it is not an A|B pair of equal halves")
-        a, b = to_tensor(ab[:, : w // 2]), to_tensor(ab[:, w // 2 :])
-        if self.cfg.direction == "BtoA":
-            a, b = b, a
-        return self._finish({"a": a, "b": b, "index": torch.tensor(i)})
-
-
-class Cityscapes(_Base):
-    """Cityscapes root: leftImg8bit/<split>/<city>/*_leftImg8bit.png with gtFine/.../*_gtFine_labelIds.png."""
-
-    classes, colors = CITYSCAPES_CLASSES, CITYSCAPES_COLORS
-
-    def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False, view: View = "paired"):
-        super().__init__(cfg, split, augment, view)
-        root = Path(cfg.name)
-        self.photos = _list_images(root / "leftImg8bit" / split, f"Cityscapes leftImg8bit/{split}")
-        if not (root / "gtFine" / split).is_dir():
-            raise DatasetError(f"{root / 'gtFine' / split}: Cityscapes gtFine/{split} folder not found")
-        self.identity = f"cityscapes:{root.resolve()}:{split}:{_fingerprint(self.photos)}"
-        self.root = root
-
-    def validate(self) -> None:
-        for photo in self.photos:
-            label = self.label_path(photo)
-            if not label.exists():
-                raise DatasetError(f"{label}: label file of {photo.name} not found")
-            size, label_size = check_file(photo), check_file(label)
-            if size != label_size:
-                raise DatasetError(f"{label}: label map of size {label_size} does not match its photo "
-                                   f"{photo.name} of size {size}")  # fmt: skip
-
-    def label_path(self, photo: Path) -> Path:
-        rel = photo.relative_to(self.root / "leftImg8bit")
-        return self.root / "gtFine" / rel.parent / rel.name.replace("_leftImg8bit", "_gtFine_labelIds")
-
-    def __len__(self) -> int:
-        return len(self.photos)
-
-    def __getitem__(self, i: int) -> dict:
-        photo_path = self.photos[i]
-        label_path = self.label_path(photo_path)
-        photo, label_ids = read_image(photo_path), _read_label(label_path)
-        if label_ids.ndim != 2 or label_ids.shape != photo.shape[:2]:
-            raise DatasetError(f"{label_path}: label map of shape {label_ids.shape} does not match "
-                               f"its photo {photo_path.name} of size {photo.shape[:2]}")  # fmt: skip
-        label = CITYSCAPES_TRAIN_IDS[label_ids]
-        item = {"a": to_tensor(synthetic.colorize(label, CITYSCAPES_COLORS)), "b": to_tensor(photo),
-                "label": torch.from_numpy(label), "index": torch.tensor(i)}  # fmt: skip
-        return self._finish(item)
-
-
-class TorchvisionImages(_Base):
-    """CIFAR-10 or CelebA from a local torchvision root (download=False): photos only, as `b`."""
-
-    views = ("unconditional",)
-
-    def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False, view: View = "unconditional",
-                 kind: str = "cifar10"):  # fmt: skip
-        super().__init__(cfg, split, augment, view)
-        import torchvision.datasets as tvd
-
-        root = Path(cfg.name)
-        try:
-            if kind == "cifar10":
-                self.ds = tvd.CIFAR10(str(root), train=split == "train", download=False)
-            else:
-                self.ds = tvd.CelebA(str(root), split={"val": "valid"}.get(split, split), download=False)
-        except (RuntimeError, FileNotFoundError, OSError) as e:
-            layout = "cifar-10-batches-py/" if kind == "cifar10" else "celeba/img_align_celeba/ + list files"
-            raise DatasetError(f"{root}: no {kind} dataset found (expected {layout}): {e}") from None
-        self.identity = f"{kind}:{root.resolve()}:{split}"
-
-    def __len__(self) -> int:
-        return len(self.ds)
-
-    def __getitem__(self, i: int) -> dict:
-        image = np.asarray(self.ds[i][0].convert("RGB"))
-        return self._finish({"b": to_tensor(image), "index": torch.tensor(i)})
-
-
-def _fingerprint(files: list[Path]) -> str:
-    h = hashlib.sha1()
-    for p in files:
-        st = p.stat()
-        h.update(f"{p.name}:{st.st_size}".encode())
-    return h.hexdigest()[:12]
 
 
 def make_dataset(cfg: DataConfig, split: str, augment: bool = False, view: View = "paired") -> _Base:
     """The dataset that `cfg.name` names: synthetic_scenes, or a local root whose layout is detected."""
-    if cfg.name == "synthetic_scenes":
+    if cfg.name in ("synthetic_scenes", "synthetic_sketches"):
         return SyntheticScenes(cfg, split, augment, view)
     if cfg.name == "gaussian_surfaces":
         return GaussianSurfaces(cfg, split, augment, view)
+    from studies.folders import AlignedFolder, Cityscapes, TorchvisionImages, UnpairedFolder
+
     root = Path(cfg.name)
     if not root.is_dir():
         raise DatasetError(f"{root}: dataset folder not found (or use 'synthetic_scenes')")
@@ -355,7 +262,12 @@ def make_dataset(cfg: DataConfig, split: str, augment: bool = False, view: View 
         return TorchvisionImages(cfg, split, augment, view, kind="cifar10")
     if (root / "celeba").is_dir():
         return TorchvisionImages(cfg, split, augment, view, kind="celeba")
+    if any((root / f"{s}A").is_dir() for s in SPLITS):
+        return UnpairedFolder(cfg, split, augment, view)
     if any((root / s).is_dir() for s in SPLITS):
         return AlignedFolder(cfg, split, augment, view)
-    expected = "train/ val/ test/ (aligned A|B), gtFine/ + leftImg8bit/, cifar-10-batches-py/ or celeba/"
+    expected = (
+        "train/ val/ test/ (aligned A|B), trainA/ trainB/ testA/ testB/ (CycleGAN), gtFine/ + leftImg8bit/, "
+        "cifar-10-batches-py/ or celeba/"
+    )
     raise DatasetError(f"{root}: unrecognised layout; expected {expected}")

@@ -81,6 +81,7 @@ def make_evaluator(spec: RunSpec, test_set, segmenters: Segmenters, device: torc
         device=device,
         n_classes=test_set.n_classes,
         segmenter=(lambda: segmenters.get(spec)) if test_set.n_classes else None,
+        palette=getattr(test_set, "colors", None),
         inception_weights=Path(spec.eval.inception_weights) if spec.eval.inception_weights else None,
     )
     return Evaluator(test_set, make_metrics(spec, ctx), device, spec.eval.batch_size, spec.train.seed,
@@ -125,6 +126,12 @@ def preflight(study_name: str, runs: list, out: Path, restart: bool, data: bool 
             unknown = [m for m in spec.metrics if m not in METRICS]
             if unknown:
                 raise PreflightError(f"unknown metric(s) {unknown}; known: {', '.join(METRICS)}")
+            need_pairs = [m for m in spec.metrics if METRICS[m].paired]
+            if test_set.view == "unpaired" and need_pairs:
+                ok = [m for m in spec.metrics if not METRICS[m].paired]
+                raise PreflightError(f"metric(s) {need_pairs} compare each output with its own target, but "
+                                     f"{spec.data.name} has no pairs (its test split is unpaired); score it with "
+                                     f"unpaired metrics, e.g. --set \"metrics={tuple(ok) or ('swd',)}\"")  # fmt: skip
             recipe = build_recipe(spec, train_set)
             check_inputs(recipe, test_set, {m: METRICS[m] for m in spec.metrics}, Progress(0, 0, spec.train.images),
                          spec.recipe)  # fmt: skip

@@ -116,8 +116,9 @@ def print_verdicts(analysis: dict, full: bool) -> None:
         print("\nPublished claims (better by each metric's direction; Holm-corrected over the claims' pairs):")
         for c in claims.itertuples():
             need = ""
-            if c.verdict == "undecided" and pd.notna(c.seeds_needed):
-                need = (f"; ~{int(c.seeds_needed)} seeds would decide it at this spread" if c.seeds_needed < 1e9
+            if c.verdict == "undecided":
+                need = ("; run 2 or more seeds to measure the spread" if pd.isna(c.seeds_needed) else
+                        f"; ~{int(c.seeds_needed)} seeds would decide it at this spread" if c.seeds_needed < 1e9
                         else "; the observed difference points the other way (or is 0)")  # fmt: skip
             print(f"  {c.verdict.upper():<12} {c.claim} on {c.metric} ({c.source}): {c.evidence}{need}")
     comps = analysis["comparisons"]
@@ -267,7 +268,11 @@ def main(argv=None) -> int:
         print(f"[ceiling] failed: {type(e).__name__}: {e}")
         ceil = {}
     results = write_tables(study, runs, statuses, args.out, ceil)
-    analysis = write_stats(study, results, args.out)
+    try:
+        analysis = write_stats(study, results, args.out)
+    except Exception as e:  # noqa: BLE001 - the tables are written; the statistics must not lose them
+        print(f"[stats] not computed: {type(e).__name__}: {e}")
+        analysis = {"cells": pd.DataFrame(), "comparisons": pd.DataFrame(), "claims": pd.DataFrame()}
     print_table(study, runs, results, statuses, args.profile, analysis["cells"])
     print_verdicts(analysis, args.stats)
     print(f"\nwrote {args.out / study.name / 'results.csv'} and runs.csv in {time.perf_counter() - t0:.0f} s")

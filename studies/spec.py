@@ -5,8 +5,8 @@ run's identity (the config fields that decide its results).
 A study asks one question by varying one set of field paths; every variant must override the same
 paths (checked). Run ids are deterministic: `<variant>-s<seed>`. The settings of a run are applied in
 one order: the recipe's paper defaults, the study's settings, the profile (sizes and lengths: smoke /
-quick / paper), the variant, then --set. A variant may change the recipe ("recipe": "cyclegan"); the
-model config then starts from that recipe's defaults.
+quick / paper; then its per-recipe model sizes), the variant, then --set. A variant may change the recipe
+("recipe": "cyclegan"); the model config then starts from that recipe's defaults.
 """
 
 from __future__ import annotations
@@ -141,7 +141,8 @@ def override(cfg, dotted: str, value, _path: str = ""):
         new = override(getattr(cfg, head), rest, value, where + ".")
     elif isinstance(cfg, RunSpec) and head == "recipe":
         value = _check(value, str, where)
-        return RunSpec(recipe=value, data=cfg.data, train=cfg.train, eval=cfg.eval)  # model and metrics anew
+        chosen = cfg.metrics if cfg.metrics != tuple(cfg.recipe_cls.metrics) else None  # a study's own choice stays
+        return RunSpec(recipe=value, data=cfg.data, train=cfg.train, eval=cfg.eval, metrics=chosen)  # model anew
     else:
         new = _check(value, _hints(type(cfg))[head], where)
     return dataclasses.replace(cfg, **{head: new})
@@ -231,6 +232,7 @@ class Profile:
     settings: dict[str, Any] = field(default_factory=dict)  # dotted overrides for every run
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)  # replaces a variant's overrides
     note: str = ""  # why this profile's choices (shown by --list and in the table)
+    recipes: dict[str, dict[str, Any]] = field(default_factory=dict)  # per recipe: its model.* sizes, after settings
 
 
 @dataclass(frozen=True)
@@ -250,12 +252,17 @@ class Study:
     table_extra: tuple[str, ...] = ()  # training diagnostics (split "train", e.g. d_grad_spikes) shown in the table
 
     def __post_init__(self):
+        """All variants of one recipe override the same fields (a study that varies two things is two studies);
+        variants that change the recipe (pix2pix beside CycleGAN) compare within each recipe."""
         for name, profile in [("", None), *self.profiles.items()]:
             variants = {**self.variants, **(profile.variants if profile else {})}
-            paths = {v: frozenset(o) for v, o in variants.items()}
-            if len(set(paths.values())) > 1:
-                raise ValueError(f"study {self.name}{' profile ' + name if name else ''}: variants must override "
-                                 f"the same fields, got {({v: sorted(p) for v, p in paths.items()})}")  # fmt: skip
+            by_recipe: dict[str, dict[str, frozenset]] = {}
+            for v, o in variants.items():
+                by_recipe.setdefault(o.get("recipe", self.base.recipe), {})[v] = frozenset(o)
+            for paths in by_recipe.values():
+                if len(set(paths.values())) > 1:
+                    raise ValueError(f"study {self.name}{' profile ' + name if name else ''}: variants must override "
+                                     f"the same fields, got {({v: sorted(p) for v, p in paths.items()})}")  # fmt: skip
         for claim in self.claims:
             unknown = [v for v in claim.variants if v not in self.variants]
             if unknown:
@@ -273,9 +280,11 @@ class Study:
         out = []
         for variant in self.variants:
             for seed in seeds if seeds is not None else self.seeds:
-                layers = [self.settings, self.profiles[profile].settings, self.variant_overrides(variant, profile),
-                          sets or {}, {"train.seed": seed}]  # fmt: skip
+                prof = self.profiles[profile]
+                layers = [self.settings, prof.settings, self.variant_overrides(variant, profile), sets or {},
+                          {"train.seed": seed}]  # fmt: skip
                 recipe = next((layer["recipe"] for layer in reversed(layers) if "recipe" in layer), self.base.recipe)
+                layers.insert(2, prof.recipes.get(recipe, {}))
                 spec = override(self.base, "recipe", recipe) if recipe != self.base.recipe else self.base
                 for layer in [spec.recipe_cls.defaults, *layers]:
                     for k, v in layer.items():

@@ -17,7 +17,8 @@ study (comparisons.csv) and over all the pairs a study's claims test (claims.csv
 d_z of the per-seed differences.
 A claim "A > B > C" (better by the metric's direction) holds when every consecutive pair is better at
 Holm-adjusted p < 0.05, is contradicted when some pair is significantly worse, and is undecided
-otherwise, with the seeds a paired t-test would need for 80% power at the observed mean and spread.
+otherwise, with the seeds a paired t-test would need for 80% power at the observed mean and spread. A
+verdict needs two seeds or more: one training run says nothing about training variation.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from scipy import stats as sps
 from metrics import higher_is_better
 
 ALPHA, POWER, BOOT, EPS = 0.05, 0.8, 2000, 1e-12
-FCN_KEYS = ("fcn_pixel_acc", "fcn_class_acc", "fcn_class_iou")
+CONFUSION_KEYS = tuple(f"{p}_{k}" for p in ("fcn", "label") for k in ("pixel_acc", "class_acc", "class_iou"))
+FCN_KEYS = CONFUSION_KEYS[:3]
 
 
 @dataclass(frozen=True)
@@ -53,16 +55,16 @@ class Claim:
 class Items:
     index: np.ndarray  # (N,) test item ids
     x: np.ndarray  # (N, K) per-item contributions
-    kind: str  # "mean" or one of FCN_KEYS
+    kind: str  # "mean" or one of CONFUSION_KEYS
 
     def value(self, sums: np.ndarray, n) -> np.ndarray:
         """The metric from column sums (..., K) over n items (broadcasts over leading axes)."""
         if self.kind == "mean":
             return sums[..., 0] / n
         tp, true, pred = np.split(sums, 3, axis=-1)
-        if self.kind == "fcn_pixel_acc":
+        if self.kind.endswith("pixel_acc"):
             return tp.sum(-1) / (true.sum(-1) + EPS)
-        if self.kind == "fcn_class_acc":
+        if self.kind.endswith("class_acc"):
             return (tp / (true + EPS)).mean(-1)  # absent classes count 0, as the reference
         return (tp / (true + pred - tp + EPS)).mean(-1)
 
@@ -73,15 +75,16 @@ class Items:
 
 def items_for(per_item: pd.DataFrame, metric: str) -> Items | None:
     """One run's Items for a metric key, from its per_item.csv rows; None when it has none for that key."""
-    if metric in FCN_KEYS:
-        n = per_item[per_item.metric == "fcn_n_classes"].value
+    if metric in CONFUSION_KEYS:
+        prefix = metric.split("_")[0]
+        n = per_item[per_item.metric == f"{prefix}_n_classes"].value
         if n.empty:
             return None
         c = int(n.iloc[0])
-        cols = [f"fcn_{k}:{i}" for k in ("tp", "true", "pred") for i in range(c)]
+        cols = [f"{prefix}_{k}:{i}" for k in ("tp", "true", "pred") for i in range(c)]
         wide = per_item[per_item.metric.isin(cols)].pivot_table(index="index", columns="metric", values="value")
         wide = wide.reindex(columns=cols).fillna(0.0)  # zero counts were left out of the file
-        return Items(wide.index.to_numpy(), wide.to_numpy(dtype=float), metric)
+        return Items(wide.index.to_numpy(), wide.to_numpy(dtype=float), metric) if len(wide) else None
     rows = per_item[(per_item.metric == metric) & (per_item["index"] >= 0)]
     if rows.empty:
         return None
@@ -155,7 +158,7 @@ def cell(final: pd.DataFrame, items: dict, variant: str, metric: str, rng) -> di
     runs = _runs(final, variant, metric)
     s, est = len(runs), float(runs.value.mean()) if len(runs) else np.nan
     its = [items.get((r, metric)) for r in runs.run_id]
-    if s and all(it is not None for it in its):
+    if s and all(it is not None and len(it.index) for it in its):
         se, method = _two_level_se(_resampled(its, BOOT, rng), rng), "two-level bootstrap"
     elif s > 1:
         se, method = float(runs.value.std(ddof=1) / np.sqrt(s)), "seeds (t)"
@@ -178,8 +181,9 @@ def compare(final: pd.DataFrame, items: dict, a: str, b: str, metric: str, rng) 
     row = {"metric": metric, "a": a, "b": b, "seeds": s, "mean_a": ra.value.mean(), "mean_b": rb.value.mean(),
            "diff": est, "sd_seeds": float(d.std(ddof=1)) if s > 1 else np.nan}  # fmt: skip
     ia, ib = [items.get((r, metric)) for r in ra.run_id], [items.get((r, metric)) for r in rb.run_id]
-    if s and all(i is not None for i in ia + ib):
-        common = [np.intersect1d(x.index, y.index) for x, y in zip(ia, ib)]
+    common = [np.intersect1d(x.index, y.index) for x, y in zip(ia, ib)] if all(
+        i is not None for i in ia + ib) else []  # fmt: skip
+    if s and common and all(len(c) for c in common):
         per_slot = _paired_resampled([x.aligned(c) for x, c in zip(ia, common)],
                                      [y.aligned(c) for y, c in zip(ib, common)], BOOT, rng)  # fmt: skip
         se, method = _two_level_se(per_slot, rng), "paired two-level bootstrap, t(S-1)"
@@ -208,7 +212,9 @@ def holm(p) -> np.ndarray:
 
 def seeds_needed(diff: float, sd: float, cap: int = 1000) -> float:
     """Seeds a paired t-test (two-sided, ALPHA) needs for POWER at this mean difference and seed spread."""
-    if not (np.isfinite(diff) and np.isfinite(sd)) or diff == 0:
+    if not np.isfinite(sd):
+        return np.nan  # one seed: no spread to plan with
+    if not np.isfinite(diff) or diff == 0:
         return np.inf
     if sd == 0:
         return 2.0
@@ -238,7 +244,7 @@ def verdicts(claims, table: pd.DataFrame) -> pd.DataFrame:
                 evidence.append(f"{x} vs {y}: not run")
                 continue
             sign = np.sign(r.diff) * (1 if better else -1)
-            significant = np.isfinite(adjusted[j]) and adjusted[j] < ALPHA
+            significant = np.isfinite(adjusted[j]) and adjusted[j] < ALPHA and r.seeds >= 2  # one run: no verdict
             status.append("holds" if significant and sign > 0 else "contradicted" if significant else "undecided")
             evidence.append(f"{x} vs {y}: {r.diff:+.4f} [{r.low:+.4f}, {r.high:+.4f}], p_holm={adjusted[j]:.3g}"
                             if np.isfinite(r.p) else f"{x} vs {y}: {r.diff:+.4f} (no spread to test: one seed, or "
@@ -249,7 +255,7 @@ def verdicts(claims, table: pd.DataFrame) -> pd.DataFrame:
                    else "not run" if "missing" in status else "undecided")  # fmt: skip
         rows.append({"claim": claim.order, "metric": claim.metric, "source": claim.source, "verdict": verdict,
                      "evidence": "; ".join(evidence),
-                     "seeds_needed": max(need) if need and verdict == "undecided" else np.nan})  # fmt: skip
+                     "seeds_needed": float(np.max(need)) if need and verdict == "undecided" else np.nan})  # fmt: skip
     # seeds_needed: inf where a pair's observed difference points against the claim (more seeds will not help)
     return pd.DataFrame(rows, columns=["claim", "metric", "source", "verdict", "evidence", "seeds_needed"])
 

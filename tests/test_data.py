@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from studies import data as D
+from studies import folders as F
 from studies.data import DataConfig, DatasetError, make_dataset
 from studies.synthetic import render_scene
 
@@ -50,7 +51,13 @@ def test_synthetic_unpaired_and_unconditional():
     assert len(ds) == 5
     _, photo_of_a = render_scene(0, 0, 32)
     assert not np.array_equal(D.to_uint8(ds[0]["b"]), photo_of_a)  # B is another scene's photo
-    assert np.array_equal(D.to_uint8(ds[0]["b"]), render_scene(0, 5, 32)[1])
+    second_half = [render_scene(0, j, 32)[1] for j in range(5, 10)]
+    torch.manual_seed(0)
+    draws = [D.to_uint8(ds[0]["b"]) for _ in range(12)]
+    assert all(any(np.array_equal(d, p) for p in second_half) for d in draws)  # B drawn from the other half...
+    assert len({d.tobytes() for d in draws}) > 1  # ... at random, independently of A (the unaligned dataset)
+    torch.manual_seed(0)
+    assert np.array_equal(D.to_uint8(ds[0]["b"]), draws[0])  # the global RNG (checkpointed) decides
     photos = make_dataset(DataConfig(size=32, n_train=4), "train", view="unconditional")
     assert set(photos[0]) == {"b", "index"} and photos.n_classes == 0
     assert photos.facts().channels_a == 0 and ds.facts().view == "unpaired" and ds.facts().n_classes == 8
@@ -79,6 +86,35 @@ def test_jitter_applies_one_crop_and_flip_to_every_key():
         assert torch.equal(out["a"], out["b"]) and out["label"].shape == (32, 32)
 
 
+def test_synthetic_sketches_pair_a_drawing_with_its_photo():
+    ds = make_dataset(DataConfig(name="synthetic_sketches", size=32, n_train=4, n_val=2, n_test=2), "train")
+    item = ds[1]
+    _check_item(item, 32)
+    sketch = D.to_uint8(item["a"])
+    assert set(np.unique(sketch)) <= {0, 255} and 0.03 < (sketch == 0).mean() < 0.6  # black strokes on white
+    assert np.array_equal(D.to_uint8(item["b"]), render_scene(0, 1, 32)[1])  # the scene's own photo
+
+
+def test_cyclegan_folders(tmp_path):
+    for split in ("train", "test"):
+        for d, n in (("A", 3), ("B", 5)):
+            for i in range(n):
+                _save(tmp_path / f"{split}{d}" / f"{i}.png", _rgb(40, 40, i))
+    ds = make_dataset(DataConfig(name=str(tmp_path), size=32), "train", view="unpaired")
+    assert isinstance(ds, F.UnpairedFolder) and len(ds) == 5  # max(|A|, |B|), as the reference
+    _check_item(ds[4], 32)
+    ds.validate()
+    with pytest.raises(D.ViewUnavailable, match="gives the unpaired/unconditional view"):
+        make_dataset(DataConfig(name=str(tmp_path)), "test", view="paired")
+    Image.fromarray(np.zeros((40, 40), np.uint8)).save(tmp_path / "trainB" / "3.png")  # one grayscale B
+    with pytest.raises(DatasetError, match=r"trainB/3\.png: 1 channel\(s\), but 0\.png in the same domain has 3"):
+        make_dataset(DataConfig(name=str(tmp_path)), "train", view="unpaired").validate()
+    for p in (tmp_path / "trainB").iterdir():
+        p.unlink()
+    with pytest.raises(DatasetError, match="trainB folder holds no images"):
+        make_dataset(DataConfig(name=str(tmp_path)), "train", view="unpaired")
+
+
 def test_empty_split():
     with pytest.raises(DatasetError, match="split 'val' is empty"):
         make_dataset(DataConfig(n_val=0), "val")
@@ -97,7 +133,7 @@ def aligned(tmp_path):
 
 def test_aligned_folder(aligned):
     ds = make_dataset(DataConfig(name=str(aligned), size=32), "test")
-    assert isinstance(ds, D.AlignedFolder) and len(ds) == 3
+    assert isinstance(ds, F.AlignedFolder) and len(ds) == 3
     _check_item(ds[0], 32)
     ab = DataConfig(name=str(aligned), size=32)
     ba = DataConfig(name=str(aligned), size=32, direction="BtoA")
@@ -158,7 +194,7 @@ def cityscapes(tmp_path):
 
 def test_cityscapes(cityscapes):
     ds = make_dataset(DataConfig(name=str(cityscapes), size=32), "val")
-    assert isinstance(ds, D.Cityscapes) and ds.n_classes == 19 and len(ds) == 2
+    assert isinstance(ds, F.Cityscapes) and ds.n_classes == 19 and len(ds) == 2
     item = ds[0]
     _check_item(item, 32)
     # labelIds road=7 -> 0, car=26 -> 13, unlabeled=0 -> 255, sky=23 -> 10; nearest resize keeps values
