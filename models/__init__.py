@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from models.contract import DataFacts, Progress, View
 from models.cyclegan import CycleGAN
 from models.pix2pix import Pix2Pix
+from models.progan import ProGAN
 from models.toy import ToyGAN
 
 
@@ -41,14 +42,16 @@ class Recipe(Protocol):
         forward(batch, t) -> named tensors (fakes, reconstructions), computed once per fresh batch.
         losses(group, batch, out, t) -> named loss terms of one phase; the loop sums them, freezes the
             nets of the other groups, steps the group's optimizer and logs "<group>/<term>".
-        translate(batch, t) -> named outputs that metrics read (with the batch's own keys); images
-            float NCHW in [-1, 1], clamped by the recipe; no gradients.
+        translate(batch, t) -> named outputs that metrics read (with the batch's own keys, which an output of
+            the same name replaces: Progressive GAN gives the real images at its current level as `b`);
+            images float NCHW in [-1, 1], clamped by the recipe; no gradients.
 
     Optional (the loop uses the default when a recipe does not define it):
         trainable(t) -> set of net names trained now (staged training); default: all nets.
         batch_size(t) -> minibatch at this progress, or None for train.batch_size.
         state_dict() / load_state_dict(state): non-net state (CycleGAN's image pool), checkpointed.
         describe(t) -> diagnostics for runs.csv: receptive fields, current resolution, fade-in alpha.
+        phase(t) -> a name of the training phase ("16px-fade"); the loop draws a sample grid when it changes.
 
     The loop order per iteration is train.phases (("d", "g") for pix2pix); a group that repeats gets a
     fresh batch and a fresh forward (("d",) * 5 + ("g",) steps a critic five times per G step).
@@ -79,6 +82,6 @@ class Recipe(Protocol):
     def translate(self, batch: dict[str, Tensor], t: Progress) -> dict[str, Tensor]: ...
 
 
-RECIPES: dict[str, type] = {"pix2pix": Pix2Pix, "cyclegan": CycleGAN, "toy": ToyGAN}
+RECIPES: dict[str, type] = {"pix2pix": Pix2Pix, "cyclegan": CycleGAN, "progan": ProGAN, "toy": ToyGAN}
 
 __all__ = ["RECIPES", "DataFacts", "Progress", "Recipe"]

@@ -179,20 +179,22 @@ class Evaluator:
     def evaluate(self, recipe, t: Progress, run_dir: Path, final: bool = False) -> dict[str, float]:
         """Metric values over the eval data; at the end also the grid and test PNGs of the same pass."""
         with seeded(self.device, self.seed):
-            cached = self._load_real()
-            for name, (_, acc) in self.metrics.items():
+            cached, indices = self._load_real(), []
+            for _, acc in self.metrics.values():
                 acc.reset()
-                if name in cached:
-                    acc.set_real_state(cached[name])
-            indices = []
             for i, batch in enumerate(self._batches()):
-                tensors = batch | recipe.translate(batch, t)
-                if final and i == 0:
-                    self._write(recipe, tensors, run_dir / "samples" / f"step_{t.step:06d}.png",
-                                run_dir / "samples" / "test")  # fmt: skip
-                _update(self.metrics, tensors)
+                out = recipe.translate(batch, t)
+                if i == 0:  # a real side that translate replaces (ProGAN's level) is not the cached one
+                    cached = {k: v for k, v in cached.items() if self.metrics[k][0].real not in out}
+                    for name, state in cached.items():
+                        self.metrics[name][1].set_real_state(state)
+                    if final:
+                        self._write(recipe, batch | out, run_dir / "samples" / f"step_{t.step:06d}.png",
+                                    run_dir / "samples" / "test")  # fmt: skip
+                    fresh = [k for k, (spec, _) in self.metrics.items() if spec.real not in out]
+                _update(self.metrics, batch | out)
                 indices += batch["index"].tolist() if "index" in batch else []
-            self._save_real(cached)
+            self._save_real(cached, fresh)
             values = _compute(self.metrics)
         if final:
             write_per_item(self.metrics, indices, run_dir / "per_item.csv")
@@ -230,10 +232,10 @@ class Evaluator:
                     path.unlink(missing_ok=True)
         return out
 
-    def _save_real(self, cached: dict) -> None:
+    def _save_real(self, cached: dict, allowed: list[str]) -> None:
         for name, (spec, acc) in self.metrics.items():
             path = self._real_path(name, spec)
-            if path is not None and name not in cached:
+            if path is not None and name not in cached and name in allowed:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
                 os.close(fd)

@@ -363,6 +363,8 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, evaluator=N
         log.evaluation(at, values, evaluator.protocols)
         return values
 
+    phase_fn = getattr(recipe, "phase", None)  # optional: a sample grid whenever the training phase changes
+
     # --- loop ---
     bar = _progress(t.images, cfg.images, progress, desc)
     t0, trained, values = time.perf_counter(), 0, {}
@@ -384,6 +386,9 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, evaluator=N
             if evaluator is not None and crossed(t.images, done.images, cfg.sample_every):
                 with eng.averaged(recipe):
                     evaluator.samples(recipe, done, run_dir / "samples" / f"step_{done.step:06d}.png")
+            if evaluator is not None and phase_fn is not None and phase_fn(done) != phase_fn(t):  # end of a phase
+                with eng.averaged(recipe):
+                    evaluator.samples(recipe, t, run_dir / "samples" / f"step_{t.step:06d}_{phase_fn(t)}.png")
             if crossed(t.images, done.images, cfg.ckpt_every):
                 ckpt.save(eng.state_dict(recipe, done, stream), path)
         t = done

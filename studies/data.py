@@ -181,9 +181,10 @@ class _Base(Dataset):
     def facts(self) -> DataFacts:
         """What a recipe needs to know to build its nets (channels, classes, size, view)."""
         item = self[0]
+        native = getattr(self, "native_size", None)
         return DataFacts(channels_a=item["a"].shape[0] if "a" in item else 0, channels_b=item["b"].shape[0],
                          n_classes=self.n_classes, size=self.cfg.size, view=self.view,
-                         shape=tuple(item["b"].shape))  # fmt: skip
+                         shape=tuple(item["b"].shape), native=tuple(native()) if native else None)  # fmt: skip
 
     def validate(self) -> None:
         """Cheap structural check of every file (header and size, no full decode); DatasetError names the file."""

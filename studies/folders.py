@@ -51,6 +51,10 @@ class AlignedFolder(_Base):
     def __len__(self) -> int:
         return len(self.files)
 
+    def native_size(self) -> tuple[int, int]:
+        w, h = check_file(self.files[0])
+        return h, w // 2
+
     def validate(self) -> None:
         for path in self.files:
             w, _ = check_file(path)
@@ -122,7 +126,8 @@ class Cityscapes(_Base):
 
 
 class TorchvisionImages(_Base):
-    """CIFAR-10 or CelebA from a local torchvision root (download=False): photos only, as `b`."""
+    """CIFAR-10 or CelebA from a local torchvision root (download=False): photos only, as `b`. CelebA's 178 x 218
+    aligned faces are centre-cropped to 178 x 178 first (Progressive GAN crops its CelebA too), then resized."""
 
     views = ("unconditional",)
 
@@ -145,9 +150,17 @@ class TorchvisionImages(_Base):
     def __len__(self) -> int:
         return len(self.ds)
 
-    def __getitem__(self, i: int) -> dict:
+    def _image(self, i: int) -> np.ndarray:
         image = np.asarray(self.ds[i][0].convert("RGB"))
-        return self._finish({"b": to_tensor(image), "index": torch.tensor(i)})
+        h, w, _ = image.shape
+        s = min(h, w)
+        return image[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
+
+    def native_size(self) -> tuple[int, int]:
+        return self._image(0).shape[:2]
+
+    def __getitem__(self, i: int) -> dict:
+        return self._finish({"b": to_tensor(self._image(i)), "index": torch.tensor(i)})
 
 
 def _fingerprint(files: list[Path]) -> str:
