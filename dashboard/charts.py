@@ -50,10 +50,12 @@ def comparison_matrix(cells: pd.DataFrame, metric: str, order: list[str] | None 
     return (heat + base.mark_text(fontSize=12).encode(text="label:N")).properties(height=alt.Step(40))
 
 
-def curve(df: pd.DataFrame, series: str, x: str = "images", log: bool = False) -> alt.Chart:
-    """One series (a loss term, a gradient norm or a metric) over training, one line per run, with a legend."""
+def curve(df: pd.DataFrame, series: str, x: str = "images", log: bool = False,
+          phases: pd.DataFrame | None = None) -> alt.Chart:  # fmt: skip
+    """One series (a loss term, a gradient norm or a metric) over training, one line per run, with a legend;
+    `phases` (x, label) marks where a growing recipe changed resolution (grey rules)."""
     title = {"images": "training images seen", "step": "iteration (step)"}[x]
-    return (
+    lines = (
         alt.Chart(df[df.series == series])
         .mark_line()
         .encode(
@@ -64,6 +66,10 @@ def curve(df: pd.DataFrame, series: str, x: str = "images", log: bool = False) -
         )
         .properties(title=series, height=200)
     )
+    if phases is None or phases.empty:
+        return lines
+    rules = alt.Chart(phases).mark_rule(color="#999", strokeDash=[3, 3]).encode(x=f"{x}:Q", tooltip=["label"])
+    return alt.layer(lines, rules).properties(title=series, height=200)
 
 
 def throughput(df: pd.DataFrame) -> alt.Chart:

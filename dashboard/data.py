@@ -241,6 +241,17 @@ def curves(runs_dir: Path, study: str, run_ids: list[str]) -> tuple[pd.DataFrame
     return pd.concat(frames, ignore_index=True)[columns], problems
 
 
+def phase_marks(df: pd.DataFrame) -> pd.DataFrame:
+    """(step, images, label) where `phase/resolution` (logged by growing recipes) changes, from curves()."""
+    res = df[df.series == "phase/resolution"].sort_values("step")
+    if res.empty:
+        return pd.DataFrame(columns=["step", "images", "label"])
+    first = res[res.run_id == res.run_id.iloc[0]]
+    changed = first[first.value.diff().fillna(1) != 0]
+    return pd.DataFrame({"step": changed.step, "images": changed.images,
+                         "label": [f"{int(v)} px" for v in changed.value]})  # fmt: skip
+
+
 PANELS = ("G loss", "D loss", "G grad norm", "D grad norm")
 
 

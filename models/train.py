@@ -377,7 +377,9 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, evaluator=N
         # --- log ---
         if logged:
             lrs = {f"lr/{g}": eng.lr(g, t) for g in eng.opts}
-            log.scalars(t, row | lrs)
+            phases = {f"phase/{k}": v for k, v in recipe.describe(t).items() if isinstance(v, int | float)} \
+                if phase_fn is not None else {}  # fmt: skip
+            log.scalars(t, row | lrs | phases)
         bar.update(images)
         # --- eval / samples / checkpoint (the end has its own, below) ---
         if done.images < cfg.images:

@@ -93,3 +93,20 @@ def test_data_too_small_or_not_square_is_refused(tmp_path, capsys):
         capsys.readouterr().err)  # fmt: skip
     assert runner.main([*args, "--set", "data.size=24"]) == 2
     assert "power-of-two size" in capsys.readouterr().err
+
+
+def test_study_end_to_end_with_curves_and_phase_samples(tmp_path):
+    from dashboard import data
+    from studies import run as runner
+
+    args = ["progan_tricks", "--profile", "smoke", "--no-progress", "--out", str(tmp_path), "--only",
+            "(g) + pixelnorm (full)-s0"]  # fmt: skip
+    assert runner.main(args) == 0
+    run = tmp_path / "progan_tricks" / "(g) + pixelnorm (full)-s0"
+    names = sorted(p.name for p in (run / "samples").glob("step_*_*px*.png"))
+    assert [n.split("_", 2)[2] for n in names] == ["4px.png", "8px-fade.png", "8px.png", "16px-fade.png",
+                                                   "16px.png", "32px-fade.png"]  # a grid at the end of each phase  # fmt: skip
+    curves, _ = data.curves(tmp_path, "progan_tricks", [run.name])
+    assert data.phase_marks(curves).label.tolist() == ["4 px", "8 px", "16 px", "32 px"]
+    evals = data.metric_curves(tmp_path, "progan_tricks", [run.name])
+    assert set(evals.series) >= {"swd_avg", "ms_ssim_diversity"} and evals.step.nunique() == 2  # 32 and 64 images

@@ -40,11 +40,14 @@ if x == "images" and df["images"].isna().all():
 smoothed = data.smooth(data.four_panels(df) if mode == "variant" else df, alpha)
 
 
+marks = data.phase_marks(df)  # resolution changes of a growing recipe (Progressive GAN)
+
+
 def grid(frame, log_series=()):
-    series = list(dict.fromkeys(frame.series))
+    series = [s for s in dict.fromkeys(frame.series) if not s.startswith("phase/")]
     for row in range(0, len(series), 3):
         for col, name in zip(st.columns(3), series[row : row + 3]):
-            col.altair_chart(charts.curve(frame, name, x, log=name in log_series), width="stretch")
+            col.altair_chart(charts.curve(frame, name, x, log=name in log_series, phases=marks), width="stretch")
 
 
 grid(smoothed, [s for s in smoothed.series.unique() if s.endswith(("grad_norm", "grad norm"))] if log else [])
