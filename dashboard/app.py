@@ -1,6 +1,6 @@
 """ganbench dashboard (Streamlit): `streamlit run dashboard/app.py -- --runs runs`.
 
-Only draws: the pages under dashboard/pages/ read tidy tables through dashboard/data.py (pure pandas)
+Only draws: the pages under dashboard/views/ read tidy tables through dashboard/data.py (pure pandas)
 and charts from dashboard/charts.py. The runs folder comes from `--runs` (or GANBENCH_RUNS); the
 chosen study, metric and runs live in the URL's query parameters, so a view can be shared.
 """
@@ -17,13 +17,13 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit run` does not add the repo root
 
 PAGES = [
-    ("pages/leaderboard.py", "Leaderboard", ":material/leaderboard:"),
-    ("pages/study.py", "Study", ":material/table_chart:"),
-    ("pages/samples.py", "Samples", ":material/image:"),
-    ("pages/curves.py", "Curves", ":material/show_chart:"),
-    ("pages/human.py", "Human evaluation", ":material/groups:"),
-    ("pages/throughput.py", "Throughput", ":material/speed:"),
-    ("pages/compare.py", "Compare", ":material/compare:"),
+    ("views/leaderboard.py", "Leaderboard", ":material/leaderboard:"),
+    ("views/study.py", "Study", ":material/table_chart:"),
+    ("views/samples.py", "Samples", ":material/image:"),
+    ("views/curves.py", "Curves", ":material/show_chart:"),
+    ("views/human.py", "Human evaluation", ":material/groups:"),
+    ("views/throughput.py", "Throughput", ":material/speed:"),
+    ("views/compare.py", "Compare", ":material/compare:"),
 ]
 
 

@@ -33,6 +33,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     runs = make_runs(tmp_path_factory.mktemp("browser") / "runs")
+    res = runs / "ablation_loss" / "results.csv"  # one variant with a single seed: its std cannot exist
+    lines = res.read_text().splitlines()
+    res.write_text("\n".join(ln for ln in lines if not ln.startswith("ablation_loss,L1-s1,")) + "\n")
     port = _free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
@@ -82,6 +85,8 @@ def test_every_page_in_chromium(server, page, tmp_path):
     page.wait_for_function(  # the grid draws on a canvas; its accessible DOM table holds the values
         f"() => {cells}.some(c => c.textContent.startsWith('0.83'))", timeout=20_000
     )  # 70x70's fcn_pixel_acc, mean of 0.83 and 0.84
+    texts = page.evaluate(f"() => {cells}.map(c => c.textContent)")
+    assert "None" not in texts and "nan" not in texts  # a single seed's std is an empty cell
     page.screenshot(path=str(tmp_path / "leaderboard.png"), full_page=True)
 
     _open(page, f"{server}/study?study=ablation_patchgan", "Study")
@@ -96,8 +101,25 @@ def test_every_page_in_chromium(server, page, tmp_path):
     assert len(widths) == 6 and all(w == 16 for w in widths)  # every PNG actually loaded
     page.screenshot(path=str(tmp_path / "samples.png"), full_page=True)
 
-    for path, title in (("curves", "Curves"), ("human", "Human evaluation"), ("throughput", "Throughput"),
-                        ("compare", "Compare")):  # fmt: skip
+    _open(page, f"{server}/curves?study=ablation_patchgan", "Curves")
+    page.locator("[data-testid='stVegaLiteChart'] svg").first.wait_for(timeout=20_000)
+    words = page.evaluate("Array.from(document.querySelectorAll('[data-testid=stVegaLiteChart] svg text'))"
+                          ".map(t => t.textContent)")  # fmt: skip
+    assert {"run", "1x1-s0", "1x1-s1", "iteration (step)", "d/real", "g/l1"} <= set(words)  # legend, axis, titles
+    rights = page.evaluate("Array.from(document.querySelectorAll('[data-testid=stVegaLiteChart]'))"
+                           ".map(e => e.getBoundingClientRect().right)")  # fmt: skip
+    assert len(rights) == 3 and max(rights) <= 1400  # three charts in a row, none cut off at the right edge
+    page.screenshot(path=str(tmp_path / "curves.png"), full_page=True)
+
+    _open(page, f"{server}/study?study=ablation_patchgan&metric=fcn_pixel_acc", "Study")
+    page.locator("[data-testid='stVegaLiteChart'] svg").first.wait_for(timeout=20_000)
+    labels = page.evaluate("Array.from(document.querySelectorAll('[data-testid=stVegaLiteChart] svg text'))"
+                           ".map(t => t.textContent)")  # fmt: skip
+    assert {"1x1", "70x70"} <= set(labels) and any(t.startswith("fcn_pixel_acc (higher is better)") for t in labels)
+    assert max(page.evaluate("Array.from(document.querySelectorAll('[data-testid=stVegaLiteChart]'))"
+                             ".map(e => e.getBoundingClientRect().right)")) <= 1400  # fmt: skip
+
+    for path, title in (("human", "Human evaluation"), ("throughput", "Throughput"), ("compare", "Compare")):
         _open(page, f"{server}/{path}", title)
         assert page.locator("[data-testid='stException']").count() == 0
         page.screenshot(path=str(tmp_path / f"{path}.png"), full_page=True)
