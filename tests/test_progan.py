@@ -103,9 +103,9 @@ def test_study_end_to_end_with_curves_and_phase_samples(tmp_path):
             "(g) + pixelnorm (full)-s0"]  # fmt: skip
     assert runner.main(args) == 0
     run = tmp_path / "progan_tricks" / "(g) + pixelnorm (full)-s0"
-    names = sorted(p.name for p in (run / "samples").glob("step_*_*px*.png"))
+    names = sorted(p.name for p in (run / "samples").glob("step_*_*px*.png"))  # a grid at each phase end
     assert [n.split("_", 2)[2] for n in names] == ["4px.png", "8px-fade.png", "8px.png", "16px-fade.png",
-                                                   "16px.png", "32px-fade.png"]  # a grid at the end of each phase  # fmt: skip
+                                                   "16px.png", "32px-fade.png"]  # fmt: skip
     curves, _ = data.curves(tmp_path, "progan_tricks", [run.name])
     assert data.phase_marks(curves).label.tolist() == ["4 px", "8 px", "16 px", "32 px"]
     evals = data.metric_curves(tmp_path, "progan_tricks", [run.name])
