@@ -299,9 +299,12 @@ def import_responses(responses: Path, key_path: Path, study: str, runs_dir: Path
     unanswered = sorted(set(key.item) - set(kept.item))
     rows = to_results(summary, study).assign(run_id=lambda d: f"human-{protocol}-" + d.variant)
     study_dir = Path(runs_dir) / study
-    path = study_dir / "results.csv"
-    write_csv_atomic(merge_results(read_results(path) if path.exists() else None, rows), path)
-    out = study_dir / "human" / protocol
+    path, out = study_dir / "results.csv", study_dir / "human" / protocol
+    from studies.collect import study_lock
+
+    with study_lock(study_dir):  # rows.csv is what the study's table rebuilds read (studies/collect.py)
+        write_csv_atomic(rows, out / "rows.csv")
+        write_csv_atomic(merge_results(read_results(path) if path.exists() else None, rows), path)
     for name, df in (("judgements", kept), ("problems", problems), ("raters", raters), ("summary", summary),
                      ("pairwise", tests)):  # fmt: skip
         write_csv_atomic(df, out / f"{name}.csv")

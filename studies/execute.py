@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -31,6 +32,7 @@ from models.train import resolve_device, train
 from studies import results as R
 from studies.build import build_recipe, datasets
 from studies.checkpoints import load_run
+from studies.collect import RunClaim
 from studies.data import DatasetError, make_dataset
 from studies.spec import RunSpec, config_diff, config_hash, identity, spec_from_config
 
@@ -142,17 +144,36 @@ def preflight(study_name: str, runs: list, out: Path, restart: bool, data: bool 
 
 
 def run_one(study_name: str, run_id: str, spec: RunSpec, out: Path, segs: Segmenters, progress: bool,
-            desc: str = "") -> dict:  # fmt: skip
+            desc: str = "", variant: str = "", seed: int = 0) -> dict:  # fmt: skip
+    """Train and score one run, unless it is done or another process holds its claim (studies/collect.py)."""
     run_dir = out / study_name / run_id
     status_path = run_dir / "run.json"
+
+    def previous() -> dict:
+        return json.loads(status_path.read_text()) if status_path.exists() else {"status": "done"}
+
     if (run_dir / "done").exists():
         print(f"[{run_id}] done already, skipped")
-        return json.loads(status_path.read_text()) if status_path.exists() else {"status": "done"}
-    run_dir.mkdir(parents=True, exist_ok=True)
+        return previous()
+    with RunClaim(run_dir) as claim:
+        if not claim.acquired:
+            print(f"[{run_id}] being trained by another process ({claim.holder()}), skipped")
+            return {"status": "running elsewhere"}
+        if (run_dir / "done").exists():  # finished by another process while this one waited
+            print(f"[{run_id}] done already, skipped")
+            return previous()
+        return _train_claimed(study_name, run_id, spec, run_dir, segs, progress, desc, variant, seed)
+
+
+def _train_claimed(study_name, run_id, spec, run_dir, segs, progress, desc, variant, seed) -> dict:
     R.write_json_atomic({"recipe": spec.recipe, **dataclasses.asdict(spec)}, run_dir / "config.json")
-    print(f"[{run_id}] {'resuming' if (run_dir / 'checkpoint.pt').exists() else 'training'} -> {run_dir}")
+    resuming = (run_dir / "checkpoint.pt").exists()
+    print(f"[{run_id}] {'resuming' if resuming else 'training'} -> {run_dir}")
+    with (run_dir / "attempts.log").open("a") as f:  # one line per start: retries and resumes stay visible
+        f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {'resume' if resuming else 'start'} pid {os.getpid()}\n")
     t0 = time.perf_counter()
-    status = {"status": "running", "error": "", "config_hash": config_hash(spec), "torch": torch.__version__,
+    status = {"status": "running", "error": "", "study": study_name, "variant": variant or run_id.rpartition("-s")[0],
+              "seed": seed, "config_hash": config_hash(spec), "torch": torch.__version__,
               "python": platform.python_version(), "git_commit": git_commit(),
               "threads": torch.get_num_threads()}  # fmt: skip
     try:
@@ -164,7 +185,7 @@ def run_one(study_name: str, run_id: str, spec: RunSpec, out: Path, segs: Segmen
         hint = " (start it anew with --restart)" if isinstance(e, CheckpointError) else ""
         print(f"[{run_id}] FAILED: {status['error']}{hint} (traceback in {run_dir / 'error.txt'})")
     status["wall_seconds"] = time.perf_counter() - t0
-    R.write_json_atomic(status, status_path)
+    R.write_json_atomic(status, run_dir / "run.json")
     if status["status"] == "done":
         (run_dir / "done").touch()
     return status

@@ -27,6 +27,8 @@ from models.checkpoint import CheckpointError
 from models.train import DeviceUnavailable, resolve_device
 from studies import results as R
 from studies import stats
+from studies.collect import collect, run_protocols, study_lock
+from studies.collect import statuses as run_statuses
 from studies.data import DatasetError
 from studies.execute import PreflightError, Segmenters, ceiling, preflight, rescore_one, run_one
 from studies.spec import ConfigError, Study, flatten, parse_set
@@ -55,50 +57,30 @@ def table_metrics(runs: list) -> list[str]:
     return list(keys)
 
 
-def run_protocols(status: dict, spec) -> dict[str, str]:
-    """{metric: version} a run was scored with; runs from before versions were recorded used v1 throughout."""
-    recorded = status.pop("protocols", None)
-    if recorded:
-        return dict(recorded)
-    if status.get("status") != "done":
-        return {}
-    return {m: METRICS[m].version.rsplit("-v", 1)[0] + "-v1" for m in spec.metrics if m in METRICS}
-
-
 def _flat(spec) -> dict:
     return {k: str(v) if isinstance(v, tuple) else v for k, v in flatten(spec).items()}
 
 
-def write_tables(study: Study, runs: list, statuses: dict, out: Path, ceiling_values: dict) -> pd.DataFrame:
+def write_tables(study: Study, runs: list, out: Path, ceiling_values: dict) -> pd.DataFrame:
+    """Under the study's lock: the ceiling file, then results.csv and runs.csv rebuilt from every run directory
+    (studies/collect.py), study.json, and the statistics files; all atomic. Concurrent workers lose nothing."""
     study_dir = out / study.name
-    rows = [r for run_id, variant, seed, _ in runs
-            for r in R.run_rows(study.name, run_id, variant, seed, study_dir / run_id)]  # fmt: skip
-    rows += [{"study": study.name, "run_id": "ground_truth", "variant": CEILING, "seed": 0, "step": 0,
-              "split": "ceiling", "metric": k, "value": v} for k, v in ceiling_values.items()]  # fmt: skip
-    new = pd.DataFrame(rows, columns=R.RESULTS_COLUMNS)
-    old = R.read_results(study_dir / "results.csv") if (study_dir / "results.csv").exists() else None
-    results = R.merge_results(old, new)
-    R.write_csv_atomic(results, study_dir / "results.csv")
-    run_table = []
-    for run_id, variant, seed, spec in runs:
-        st = dict(statuses.get(run_id) or {"status": "not run"})
-        versions = run_protocols(st, spec)
-        protocols = "; ".join(METRICS[m].protocol for m in versions if m in METRICS)
-        run_table.append({"study": study.name, "run_id": run_id, "variant": variant, "seed": seed,
-                          "question": study.question, **st, "metric_protocol": protocols,
-                          **{f"protocol/{m}": v for m, v in versions.items()}, "stale": ", ".join(stale(versions)),
-                          **_flat(spec)})  # fmt: skip
-    old_runs = pd.read_csv(study_dir / "runs.csv") if (study_dir / "runs.csv").exists() else None
-    table = pd.DataFrame(run_table)
-    if old_runs is not None:
-        table = pd.concat([old_runs[~old_runs.run_id.isin(table.run_id)], table], ignore_index=True)
-    R.write_csv_atomic(table, study_dir / "runs.csv")
-    info = {"name": study.name, "question": study.question, "variants": list(study.variants),
-            "base": _flat(runs[0][3]) if runs else _flat(study.base), "reference_file": study.reference_file,
-            "reference": list(study.reference), "reference_names": study.reference_names,
-            "table_metrics": table_metrics(runs), "claims": [c.__dict__ for c in study.claims]}  # fmt: skip
-    R.write_json_atomic(info, study_dir / "study.json")
-    return results
+    with study_lock(study_dir):
+        if ceiling_values:
+            R.write_json_atomic(ceiling_values, study_dir / "ceiling.json")
+        order = [r[0] for r in study.runs(next(iter(study.profiles)), None)] if not runs else [r[0] for r in runs]
+        results = collect(study_dir, study.name, study.question, order)
+        info = {"name": study.name, "question": study.question, "variants": list(study.variants),
+                "base": _flat(runs[0][3]) if runs else _flat(study.base), "reference_file": study.reference_file,
+                "reference": list(study.reference), "reference_names": study.reference_names,
+                "table_metrics": table_metrics(runs), "claims": [c.__dict__ for c in study.claims]}  # fmt: skip
+        R.write_json_atomic(info, study_dir / "study.json")
+        try:
+            analysis = write_stats(study, results, out)
+        except Exception as e:  # noqa: BLE001 - the tables are written; the statistics must not lose them
+            print(f"[stats] not computed: {type(e).__name__}: {e}")
+            analysis = {"cells": pd.DataFrame(), "comparisons": pd.DataFrame(), "claims": pd.DataFrame()}
+    return results, analysis
 
 
 def write_stats(study: Study, results: pd.DataFrame, out: Path) -> dict:
@@ -136,7 +118,7 @@ def print_table(study: Study, runs: list, results: pd.DataFrame, statuses: dict,
         st = statuses.get(run_id, {})
         with contextlib.suppress(KeyError, ValueError, IndexError):  # a failed run has no diagnostics
             notes[variant] = study.row_note.format(**st) if study.row_note else ""
-        old.setdefault(variant, set()).update(stale(run_protocols(dict(st), spec)))
+        old.setdefault(variant, set()).update(stale(run_protocols(st, spec.metrics)))
     for variant, metrics in old.items():
         if metrics:
             notes[variant] = f"{notes.get(variant, '')} [stale: {', '.join(sorted(metrics))}]".strip()
@@ -190,6 +172,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--rescore", action="store_true", help="recompute the metrics of finished runs from their "
                    "checkpoints (current protocols), without training")  # fmt: skip
     p.add_argument("--stats", action="store_true", help="also print every comparison between variants")
+    p.add_argument("--collect", action="store_true", help="only rebuild the tables from the run directories")
     p.add_argument("--list", action="store_true", help="list studies and profiles")
     p.add_argument("--inception-weights", help="local Inception-v3 weights for FID/KID (never downloaded)")
     p.add_argument("--no-progress", action="store_true")
@@ -242,8 +225,15 @@ def main(argv=None) -> int:
             for run_id, _, _, spec in runs:
                 print(f"  {run_id}: { ({k: v for k, v in flatten(spec).items() if base.get(k) != v}) }")
             return 0
-        if args.rescore and args.restart:
-            raise ConfigError("--rescore keeps the trained runs; it cannot be combined with --restart")
+        if (args.rescore or args.collect) and args.restart:
+            raise ConfigError("--rescore and --collect keep the trained runs; they cannot be combined with --restart")
+        if args.collect:
+            results, analysis = write_tables(study, runs, args.out, {})
+            found = run_statuses(args.out / study.name)
+            print_table(study, runs, results, {r[0]: found[r[0]] for r in runs if r[0] in found}, args.profile,
+                        analysis["cells"])  # fmt: skip
+            print_verdicts(analysis, args.stats)
+            return 0
         preflight(study.name, runs, args.out, args.restart, data=not args.rescore)
     except (ConfigError, PreflightError, DeviceUnavailable) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -254,12 +244,12 @@ def main(argv=None) -> int:
         statuses = rescore(study, runs, args.out, segs)
     else:
         statuses, walls = {}, []
-        for i, (run_id, _, _, spec) in enumerate(runs):
+        for i, (run_id, variant, seed, spec) in enumerate(runs):
             todo = sum(not (args.out / study.name / r[0] / "done").exists() for r in runs[i:])
             eta = f" study ETA ~{sum(walls) / len(walls) * todo / 60:.0f} min" if walls else ""
             started, fresh = time.perf_counter(), not (args.out / study.name / run_id / "done").exists()
             statuses[run_id] = run_one(study.name, run_id, spec, args.out, segs, not args.no_progress,
-                                       f"[{i + 1}/{len(runs)} {run_id}]{eta}")  # fmt: skip
+                                       f"[{i + 1}/{len(runs)} {run_id}]{eta}", variant, seed)  # fmt: skip
             if fresh:
                 walls.append(time.perf_counter() - started)
     try:
@@ -267,12 +257,7 @@ def main(argv=None) -> int:
     except Exception as e:  # noqa: BLE001 - the tables are still written without the ceiling row
         print(f"[ceiling] failed: {type(e).__name__}: {e}")
         ceil = {}
-    results = write_tables(study, runs, statuses, args.out, ceil)
-    try:
-        analysis = write_stats(study, results, args.out)
-    except Exception as e:  # noqa: BLE001 - the tables are written; the statistics must not lose them
-        print(f"[stats] not computed: {type(e).__name__}: {e}")
-        analysis = {"cells": pd.DataFrame(), "comparisons": pd.DataFrame(), "claims": pd.DataFrame()}
+    results, analysis = write_tables(study, runs, args.out, ceil)
     print_table(study, runs, results, statuses, args.profile, analysis["cells"])
     print_verdicts(analysis, args.stats)
     print(f"\nwrote {args.out / study.name / 'results.csv'} and runs.csv in {time.perf_counter() - t0:.0f} s")
