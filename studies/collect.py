@@ -53,9 +53,9 @@ def study_lock(study_dir: Path, timeout: float = LOCK_TIMEOUT):
 class RunClaim:
     """Non-blocking claim of a run directory; `acquired` says whether this process may train the run."""
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, record: bool = True):
         run_dir.mkdir(parents=True, exist_ok=True)
-        self.path, self.file, self.acquired = run_dir / ".claim", None, False
+        self.path, self.file, self.acquired, self.record = run_dir / ".claim", None, False, record
 
     def __enter__(self) -> RunClaim:
         self.file = open(self.path, "a+")
@@ -64,6 +64,8 @@ class RunClaim:
         except BlockingIOError:
             return self
         self.acquired = True
+        if not self.record:  # a probe (--status): take and give back, leave the holder line alone
+            return self
         self.file.seek(0)
         self.file.truncate()
         self.file.write(f"{socket.gethostname()} pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")

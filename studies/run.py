@@ -27,6 +27,7 @@ from models.checkpoint import CheckpointError
 from models.train import DeviceUnavailable, resolve_device
 from studies import results as R
 from studies import stats
+from studies.cluster import executor_for, sbatch_script, status_rows, submit
 from studies.collect import collect, run_protocols, study_lock
 from studies.collect import statuses as run_statuses
 from studies.data import DatasetError
@@ -173,6 +174,20 @@ def parse_args(argv=None) -> argparse.Namespace:
                    "checkpoints (current protocols), without training")  # fmt: skip
     p.add_argument("--stats", action="store_true", help="also print every comparison between variants")
     p.add_argument("--collect", action="store_true", help="only rebuild the tables from the run directories")
+    c = p.add_argument_group("jobs (submitit): one job per run, as a job array")
+    c.add_argument("--executor", choices=["local", "slurm"], help="run the study's runs as jobs")
+    c.add_argument("--workers", type=int, default=4, help="jobs at a time (local) / array parallelism (slurm)")
+    c.add_argument("--slurm-partition")
+    c.add_argument("--slurm-account")
+    c.add_argument("--gpus-per-run", type=int, default=0)
+    c.add_argument("--cpus-per-run", type=int, default=2)
+    c.add_argument("--time", type=int, default=24 * 60, help="time limit per job, minutes (requeued past it)")
+    c.add_argument("--mem", type=float, help="memory per job, GB")
+    c.add_argument(
+        "--sbatch", action="append", default=[], metavar="KEY=VALUE", help="extra sbatch option, e.g. qos=high"
+    )
+    c.add_argument("--no-wait", action="store_true", help="return after submitting (slurm)")
+    c.add_argument("--status", action="store_true", help="each run's state from its directory and its job")
     p.add_argument("--list", action="store_true", help="list studies and profiles")
     p.add_argument("--inception-weights", help="local Inception-v3 weights for FID/KID (never downloaded)")
     p.add_argument("--no-progress", action="store_true")
@@ -219,6 +234,9 @@ def main(argv=None) -> int:
             return 0
         study = load_study(args.study)
         runs = select_runs(study, args)
+        if args.dry_run and args.executor == "slurm":
+            print(sbatch_script(study.name, len(runs), args))
+            return 0
         if args.dry_run:
             base = flatten(study.base)
             print(f"{study.name} [{args.profile}]: {len(runs)} run(s)")
@@ -227,6 +245,10 @@ def main(argv=None) -> int:
             return 0
         if (args.rescore or args.collect) and args.restart:
             raise ConfigError("--rescore and --collect keep the trained runs; they cannot be combined with --restart")
+        if args.status:
+            for run_id, state in status_rows(study.name, runs, args.out):
+                print(f"{run_id:<40} {state}")
+            return 0
         if args.collect:
             results, analysis = write_tables(study, runs, args.out, {})
             found = run_statuses(args.out / study.name)
@@ -235,12 +257,20 @@ def main(argv=None) -> int:
             print_verdicts(analysis, args.stats)
             return 0
         preflight(study.name, runs, args.out, args.restart, data=not args.rescore)
+        executor = executor_for(study.name, args) if args.executor else None
     except (ConfigError, PreflightError, DeviceUnavailable) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     segs = Segmenters(args.out / ".cache", resolve_device(runs[0][3].train.device) if runs else None)
     t0 = time.perf_counter()
-    if args.rescore:
+    if args.executor:
+        submit(study, runs, args, executor)
+        if args.executor == "slurm" and args.no_wait:
+            print(f"submitted {len(runs)} job(s); `python -m studies.run {study.name} --status` shows them; each job "
+                  "rebuilds the tables when it ends (or run --collect)")  # fmt: skip
+            return 0
+        statuses = {r[0]: run_statuses(args.out / study.name).get(r[0], {"status": "not run"}) for r in runs}
+    elif args.rescore:
         statuses = rescore(study, runs, args.out, segs)
     else:
         statuses, walls = {}, []
