@@ -86,8 +86,9 @@ class ImagePool:
         self.size, self.images = size, []
 
     def query(self, images: Tensor) -> Tensor:
+        """Fakes for D, detached from G's graph (the reference detaches them in backward_D_basic)."""
         if self.size == 0:
-            return images
+            return images.detach()
         out = []
         for image in images.detach():
             image = image[None]

@@ -27,9 +27,10 @@ def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
 
 
 class RunLog:
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, write: bool = True):
         self.losses, self.metrics = run_dir / "losses.csv", run_dir / "metrics.jsonl"
         self.fields: list[str] | None = None
+        self.write = write  # False on the ranks other than 0 of a torchrun run
 
     def _header(self) -> list[str]:
         if self.fields is None:
@@ -38,6 +39,8 @@ class RunLog:
         return self.fields
 
     def scalars(self, t: Progress, values: dict[str, float]) -> None:
+        if not self.write:
+            return
         row = {"step": t.step, "images": t.images, **values}
         fields = self._header()
         new = [k for k in row if k not in fields]
@@ -50,7 +53,7 @@ class RunLog:
 
     def evaluation(self, t: Progress, values: dict[str, float], protocol: dict[str, str], split: str = "test") -> None:
         """One row: where the run stood, the split, the protocol version of each metric, the values."""
-        if not values:
+        if not values or not self.write:
             return
         row = {"step": t.step, "images": t.images, "split": split, "protocol": protocol, **values}
         with self.metrics.open("a") as f:
@@ -74,7 +77,7 @@ class RunLog:
         """Per optimizer group, from the logged gradient norms: `<g>_grad_spikes`, the logged steps whose norm
         exceeds `factor` x the median of the `window` before them, and `<g>_grad_logstd`, the std of log10 norm
         over the second half of the run (how much it still jumps once training has settled)."""
-        if not self.losses.exists():
+        if not self.losses.exists() or not self.write:
             return {}
         with self.losses.open() as f:
             rows = list(csv.DictReader(f))
@@ -91,6 +94,8 @@ class RunLog:
 
     def truncate(self, step: int) -> None:
         """Keep loss rows of iterations before `step` and evaluations up to `step` (the checkpoint's)."""
+        if not self.write:
+            return
         if self.losses.exists() and self.losses.stat().st_size:
             with self.losses.open() as f:
                 reader = csv.DictReader(f)

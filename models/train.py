@@ -29,6 +29,8 @@ from torch.utils.data import Dataset, default_collate
 
 from models import checkpoint as ckpt
 from models.contract import Progress
+from models.distributed import average_gradients, average_values, shard, sync_batchnorm
+from models.distributed import world as dist_world
 from models.layers import requires_grad
 from models.losses import real_label_smoothing
 from models.runlog import RunLog
@@ -197,6 +199,8 @@ class Engine:
     opts: dict[str, torch.optim.Optimizer]
     ema_nets: dict[str, nn.Module]
     noise: list[float] = field(default_factory=lambda: [0.0])  # instance-noise std of this iteration
+    rank: int = 0  # torchrun: this process's rank and the world size (models/distributed.py)
+    size: int = 1
 
     @classmethod
     def build(cls, recipe, cfg: TrainConfig) -> Engine:
@@ -204,6 +208,9 @@ class Engine:
         amp = cfg.amp if cfg.amp is not None else device.type == "cuda"
         channels_last = cfg.channels_last if cfg.channels_last is not None else device.type == "cuda"
         fmt = torch.channels_last if channels_last else torch.contiguous_format
+        rank, size = dist_world()
+        if size > 1:
+            sync_batchnorm(recipe.nets)
         grouped = [n for names in recipe.groups.values() for n in names]
         orphans = sorted(set(recipe.nets) - set(grouped))
         if orphans or len(grouped) != len(set(grouped)):
@@ -226,7 +233,7 @@ class Engine:
             if params:
                 opts[group] = torch.optim.Adam(params, lr=oc.lr, betas=oc.betas, eps=oc.eps,
                                                fused=cfg.fused_adam or None)  # fmt: skip
-        eng = cls(cfg, device, amp, channels_last, opts, ema_nets)
+        eng = cls(cfg, device, amp, channels_last, opts, ema_nets, rank=rank, size=size)
         if cfg.tricks.instance_noise > 0:
             for name in recipe.groups.get("d", ()):
                 recipe.nets[name].register_forward_pre_hook(eng._add_noise)
@@ -255,6 +262,9 @@ class Engine:
         opt = self.opts[group]
         opt.zero_grad(set_to_none=True)
         sum(losses.values()).backward()
+        if self.size > 1:  # data parallel: the mean gradient of the ranks' slices = the full batch's
+            average_gradients(p for g in opt.param_groups for p in g["params"])
+            values = average_values(values)
         if grad_norm:
             grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
             values["grad_norm"] = torch.nn.utils.get_total_norm(grads).item() if grads else 0.0
@@ -275,7 +285,7 @@ class Engine:
         with requires_grad(idle, False), real_label_smoothing(tricks.label_smoothing):
             for group in (p for p in self.phases if p in self.opts):
                 if batch is None or group in seen:
-                    batch, seen = next_batch(bs), set()
+                    batch, seen = shard(next_batch(bs), self.rank, self.size), set()
                     with autocast:
                         out = recipe.forward(batch, t)
                 seen.add(group)
@@ -345,7 +355,9 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, evaluator=N
     run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
     eng = Engine.build(recipe, cfg)
-    log, stream, path = RunLog(run_dir), DataStream(data, cfg.seed), run_dir / "checkpoint.pt"
+    main = eng.rank == 0  # torchrun: rank 0 alone writes logs, checkpoints, samples and metrics
+    evaluator = evaluator if main else None
+    log, stream, path = RunLog(run_dir, write=main), DataStream(data, cfg.seed), run_dir / "checkpoint.pt"
     t = Progress(0, 0, cfg.images)
     if path.exists():
         t = eng.load_state_dict(recipe, ckpt.load(path, eng.device), stream, path)
@@ -377,8 +389,8 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, evaluator=N
         # --- log ---
         if logged:
             lrs = {f"lr/{g}": eng.lr(g, t) for g in eng.opts}
-            phases = {f"phase/{k}": v for k, v in recipe.describe(t).items() if isinstance(v, int | float)} \
-                if phase_fn is not None else {}  # fmt: skip
+            phases = {f"phase/{k}": v for k, v in getattr(recipe, "describe", dict)(t).items()
+                      if isinstance(v, int | float)} if phase_fn is not None else {}  # fmt: skip
             log.scalars(t, row | lrs | phases)
         bar.update(images)
         # --- eval / samples / checkpoint (the end has its own, below) ---
@@ -391,13 +403,14 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, evaluator=N
             if evaluator is not None and phase_fn is not None and phase_fn(done) != phase_fn(t):  # end of a phase
                 with eng.averaged(recipe):
                     evaluator.samples(recipe, t, run_dir / "samples" / f"step_{t.step:06d}_{phase_fn(t)}.png")
-            if crossed(t.images, done.images, cfg.ckpt_every):
+            if main and crossed(t.images, done.images, cfg.ckpt_every):
                 ckpt.save(eng.state_dict(recipe, done, stream), path)
         t = done
     bar.close()
     wall = time.perf_counter() - t0
     # --- end: checkpoint, then samples, test images and metrics from one evaluation pass ---
-    ckpt.save(eng.state_dict(recipe, t, stream), path)
+    if main:
+        ckpt.save(eng.state_dict(recipe, t, stream), path)
     values = evaluate(t, final=True)
     log.evaluation(t, log.stability(), {}, split="train")  # gradient-norm spikes and spread, from losses.csv
     describe = getattr(recipe, "describe", None)

@@ -26,6 +26,7 @@ from metrics import METRICS, EvalContext, MetricUnavailable
 from metrics.fcn_score import train_segmenter
 from models.checkpoint import CheckpointError
 from models.contract import Progress
+from models.distributed import world
 from models.evaluation import Evaluator, MetricInputError, check_inputs
 from models.runlog import RunLog
 from models.train import resolve_device, train
@@ -145,8 +146,13 @@ def preflight(study_name: str, runs: list, out: Path, restart: bool, data: bool 
 
 def run_one(study_name: str, run_id: str, spec: RunSpec, out: Path, segs: Segmenters, progress: bool,
             desc: str = "", variant: str = "", seed: int = 0) -> dict:  # fmt: skip
-    """Train and score one run, unless it is done or another process holds its claim (studies/collect.py)."""
+    """Train and score one run, unless it is done or another process holds its claim (studies/collect.py).
+    Under torchrun, ranks other than 0 only train their slices: rank 0 claims, writes and scores."""
     run_dir = out / study_name / run_id
+    if world()[0] > 0:
+        if not (run_dir / "done").exists():
+            execute(spec, run_dir, segs, False, desc, evaluate=False)
+        return {"status": f"done (rank {world()[0]})"}
     status_path = run_dir / "run.json"
 
     def previous() -> dict:
@@ -191,10 +197,11 @@ def _train_claimed(study_name, run_id, spec, run_dir, segs, progress, desc, vari
     return status
 
 
-def execute(spec: RunSpec, run_dir: Path, segmenters: Segmenters, progress: bool, desc: str = "") -> dict:
+def execute(spec: RunSpec, run_dir: Path, segmenters: Segmenters, progress: bool, desc: str = "",
+            evaluate: bool = True) -> dict:  # fmt: skip
     train_set, test_set = datasets(spec)
     recipe = build_recipe(spec, train_set)
-    evaluator = make_evaluator(spec, test_set, segmenters, resolve_device(spec.train.device))
+    evaluator = make_evaluator(spec, test_set, segmenters, resolve_device(spec.train.device)) if evaluate else None
     return train(recipe, spec.train, train_set, run_dir, evaluator=evaluator, progress=progress, desc=desc)
 
 

@@ -24,6 +24,7 @@ import pandas as pd
 
 from metrics import METRICS, stale
 from models.checkpoint import CheckpointError
+from models.distributed import init_from_env
 from models.train import DeviceUnavailable, resolve_device
 from studies import results as R
 from studies import stats
@@ -208,12 +209,11 @@ def select_runs(study: Study, args) -> list:
         seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
     except ValueError:
         raise ConfigError(f"--seeds expects comma-separated integers, got {args.seeds!r}") from None
-    runs = study.runs(args.profile, seeds, sets)
     if args.only:
-        unknown = set(args.only) - {r[0] for r in runs}
+        unknown = set(args.only) - set(study.run_ids(seeds))
         if unknown:
-            raise ConfigError(f"unknown run id(s) {sorted(unknown)}; known: {', '.join(r[0] for r in runs)}")
-        runs = [r for r in runs if r[0] in args.only]
+            raise ConfigError(f"unknown run id(s) {sorted(unknown)}; known: {', '.join(study.run_ids(seeds))}")
+    runs = study.runs(args.profile, seeds, sets, set(args.only) if args.only else None)
     if args.shard:
         m = re.fullmatch(r"(\d+)/(\d+)", args.shard)
         if not m or int(m[2]) == 0 or int(m[1]) >= int(m[2]):
@@ -243,6 +243,10 @@ def main(argv=None) -> int:
             for run_id, _, _, spec in runs:
                 print(f"  {run_id}: { ({k: v for k, v in flatten(spec).items() if base.get(k) != v}) }")
             return 0
+        rank, size = init_from_env()
+        if size > 1 and (len(runs) != 1 or args.executor or args.rescore or args.collect):
+            raise ConfigError(f"torchrun trains one run on {size} processes: pass --only RUN (one run id), and no "
+                              "--executor / --rescore / --collect")  # fmt: skip
         if (args.rescore or args.collect) and args.restart:
             raise ConfigError("--rescore and --collect keep the trained runs; they cannot be combined with --restart")
         if args.status:
@@ -256,14 +260,20 @@ def main(argv=None) -> int:
                         analysis["cells"])  # fmt: skip
             print_verdicts(analysis, args.stats)
             return 0
-        preflight(study.name, runs, args.out, args.restart, data=not args.rescore)
+        preflight(study.name, runs, args.out, args.restart and rank == 0, data=not args.rescore)
         executor = executor_for(study.name, args) if args.executor else None
     except (ConfigError, PreflightError, DeviceUnavailable) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     segs = Segmenters(args.out / ".cache", resolve_device(runs[0][3].train.device) if runs else None)
     t0 = time.perf_counter()
-    if args.executor:
+    if size > 1:  # torchrun: every rank trains its slices of the one run; rank 0 writes and scores it
+        run_id, variant, seed, spec = runs[0]
+        statuses = {run_id: run_one(study.name, run_id, spec, args.out, segs, rank == 0 and not args.no_progress,
+                                    f"[rank {rank}/{size} {run_id}]", variant, seed)}  # fmt: skip
+        if rank > 0:
+            return 0
+    elif args.executor:
         submit(study, runs, args, executor)
         if args.executor == "slurm" and args.no_wait:
             print(f"submitted {len(runs)} job(s); `python -m studies.run {study.name} --status` shows them; each job "

@@ -273,13 +273,19 @@ class Study:
     def variant_overrides(self, variant: str, profile: str) -> dict[str, Any]:
         return self.profiles[profile].variants.get(variant, self.variants[variant])
 
-    def runs(self, profile: str = "quick", seeds=None, sets: dict[str, Any] | None = None):
-        """[(run_id, variant, seed, RunSpec)] for every variant x seed, in the order of the module docstring."""
+    def run_ids(self, seeds=None) -> list[str]:
+        return [f"{v}-s{s}" for v in self.variants for s in (seeds if seeds is not None else self.seeds)]
+
+    def runs(self, profile: str = "quick", seeds=None, sets: dict[str, Any] | None = None, only=None):
+        """[(run_id, variant, seed, RunSpec)] for every variant x seed (or the run ids in `only`; --set applies to
+        those alone), with the settings applied in the order of the module docstring."""
         if profile not in self.profiles:
             raise ConfigError(f"study {self.name} has no profile {profile!r}; known: {', '.join(self.profiles)}")
         out = []
         for variant in self.variants:
             for seed in seeds if seeds is not None else self.seeds:
+                if only is not None and f"{variant}-s{seed}" not in only:
+                    continue
                 prof = self.profiles[profile]
                 layers = [self.settings, prof.settings, self.variant_overrides(variant, profile), sets or {},
                           {"train.seed": seed}]  # fmt: skip

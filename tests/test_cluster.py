@@ -43,7 +43,7 @@ def test_slurm_script_and_no_slurm_here(tmp_path, capsys):
                  "#SBATCH --time=600", "#SBATCH --signal=USR2@90"):  # fmt: skip
         assert line in script
     assert runner.main(args) == 2
-    assert "Could not detect \"srun\"" in capsys.readouterr().err
+    assert 'Could not detect "srun"' in capsys.readouterr().err
 
 
 def test_a_requeued_job_is_the_same_run():

@@ -48,6 +48,7 @@ def test_image_pool_follows_the_reference_rule():
     again = ImagePool(2)
     again.load(saved, "cpu")
     assert torch.equal(torch.cat(again.images), stored) and torch.equal(ImagePool(0).query(x), x)
+    assert not ImagePool(0).query(x.requires_grad_(True) * 2).requires_grad  # D never backprops into G
 
 
 def _recipe(**kw):
