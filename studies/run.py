@@ -99,11 +99,7 @@ def print_verdicts(analysis: dict, full: bool) -> None:
     if len(claims):
         print("\nPublished claims (better by each metric's direction; Holm-corrected over the claims' pairs):")
         for c in claims.itertuples():
-            need = ""
-            if c.verdict == "undecided":
-                need = ("; run 2 or more seeds to measure the spread" if pd.isna(c.seeds_needed) else
-                        f"; ~{int(c.seeds_needed)} seeds would decide it at this spread" if c.seeds_needed < 1e9
-                        else "; the observed difference points the other way (or is 0)")  # fmt: skip
+            need = f"; {c.plan}" if isinstance(c.plan, str) and c.plan else ""
             print(f"  {c.verdict.upper():<12} {c.claim} on {c.metric} ({c.source}): {c.evidence}{need}")
     comps = analysis["comparisons"]
     if full and len(comps):

@@ -234,7 +234,7 @@ def verdicts(claims, table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for k, claim in enumerate(claims):
         better = higher_is_better(claim.metric) is not False
-        status, evidence, need = [], [], []
+        status, evidence, need, against = [], [], [], False
         for j, (kk, c, x, y) in enumerate(pairs):
             if kk != k:
                 continue
@@ -250,14 +250,28 @@ def verdicts(claims, table: pd.DataFrame) -> pd.DataFrame:
                             if np.isfinite(r.p) else f"{x} vs {y}: {r.diff:+.4f} (no spread to test: one seed, or "
                             "identical values)")  # fmt: skip
             if not significant:
+                against |= sign <= 0
                 need.append(seeds_needed(r.diff * (1 if better else -1), r.sd_seeds) if sign > 0 else np.inf)
         verdict = ("contradicted" if "contradicted" in status else "holds" if set(status) == {"holds"}
                    else "not run" if "missing" in status else "undecided")  # fmt: skip
+        n = float(np.max(need)) if need and verdict == "undecided" else np.nan
         rows.append({"claim": claim.order, "metric": claim.metric, "source": claim.source, "verdict": verdict,
-                     "evidence": "; ".join(evidence),
-                     "seeds_needed": float(np.max(need)) if need and verdict == "undecided" else np.nan})  # fmt: skip
-    # seeds_needed: inf where a pair's observed difference points against the claim (more seeds will not help)
-    return pd.DataFrame(rows, columns=["claim", "metric", "source", "verdict", "evidence", "seeds_needed"])
+                     "evidence": "; ".join(evidence), "seeds_needed": n,
+                     "plan": _plan(verdict, n, against)})  # fmt: skip
+    return pd.DataFrame(rows, columns=["claim", "metric", "source", "verdict", "evidence", "seeds_needed", "plan"])
+
+
+def _plan(verdict: str, n: float, against: bool) -> str:
+    """What would decide an undecided claim, in words."""
+    if verdict != "undecided":
+        return ""
+    if against:
+        return "an observed difference points against the claim: more seeds would not make it hold"
+    if np.isnan(n):
+        return "run 2 or more seeds to measure the spread"
+    if np.isinf(n):
+        return "the difference is too small for even 1,000 seeds at this spread"
+    return f"about {int(n)} seeds would decide it at this spread (80% power)"
 
 
 def analyse(results: pd.DataFrame, study_dir: Path, variants: list[str], claims=(), seed: int = 0) -> dict:

@@ -34,8 +34,7 @@ if len(claims):
     badge = {"holds": ":green-badge[holds]", "contradicted": ":red-badge[contradicted]",
              "undecided": ":gray-badge[undecided]", "not run": ":gray-badge[not run]"}  # fmt: skip
     for c in claims.itertuples():
-        need = f" — about {int(c.seeds_needed)} seeds would decide it" if c.verdict == "undecided" and \
-            c.seeds_needed == c.seeds_needed and c.seeds_needed < 1e9 else ""  # fmt: skip
+        need = f" — {c.plan}" if isinstance(getattr(c, "plan", ""), str) and getattr(c, "plan", "") else ""
         st.markdown(f"{badge.get(c.verdict, c.verdict)} **{c.claim}** on `{c.metric}` ({c.source}){need}  \n"
                     f"<small>{c.evidence}</small>", unsafe_allow_html=True)  # fmt: skip
 
