@@ -24,6 +24,7 @@ PAGES = [
     ("views/human.py", "Human evaluation", ":material/groups:"),
     ("views/throughput.py", "Throughput", ":material/speed:"),
     ("views/compare.py", "Compare", ":material/compare:"),
+    ("views/playground.py", "Playground", ":material/draw:"),
 ]
 
 

@@ -170,8 +170,12 @@ class CycleGAN:
     @torch.no_grad()
     def translate(self, batch: dict, t: Progress) -> dict[str, Tensor]:
         gens = [self.nets["G_ab"], self.nets["G_ba"]]
-        with requires_grad(gens, False):
-            out = self.forward(batch, t)  # instance norm: no running statistics, train and eval modes agree
+        with requires_grad(gens, False):  # instance norm: no running statistics, train and eval modes agree
+            if "b" in batch:
+                out = self.forward(batch, t)
+            else:  # an input alone (a drawing in the dashboard's Playground): the A -> B direction only
+                fake_b = gens[0](batch["a"])
+                out = {"fake_b": fake_b, "rec_a": gens[1](fake_b)}
         return {k: v.float().clamp(-1, 1) for k, v in out.items()}
 
     def state_dict(self) -> dict:

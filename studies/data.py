@@ -178,6 +178,14 @@ class _Base(Dataset):
     def n_classes(self) -> int:
         return len(self.classes) if self.view != "unconditional" else 0
 
+    @property
+    def drawing(self) -> str:
+        """What a person draws as the input `a` (the dashboard's Playground): "labels" (a colour label map in
+        `colors`), "sketch" (black strokes on white), "image" (any RGB picture) or "" (no input)."""
+        if self.view == "unconditional":
+            return ""
+        return "labels" if self.colors is not None and self.classes else "image"
+
     def facts(self) -> DataFacts:
         """What a recipe needs to know to build its nets (channels, classes, size, view)."""
         item = self[0]
@@ -220,6 +228,10 @@ class SyntheticScenes(_Base):
 
     def __len__(self) -> int:
         return self.count
+
+    @property
+    def drawing(self) -> str:
+        return "sketch" if self.sketches and self.view != "unconditional" else super().drawing
 
     def scene(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(label, photo, sketch or None) of one scene."""

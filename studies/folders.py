@@ -6,6 +6,10 @@ A, as the reference's unaligned dataset does (github.com/junyanz/pytorch-CycleGA
 data/unaligned_dataset.py: A index = i mod |A|, B index random, length max(|A|, |B|)); a CycleGAN folder has
 no pairs, so metrics that compare an output with its own target cannot score it (the runner says so before
 training). Each fault raises DatasetError naming the file.
+
+The studies' test split of Cityscapes is its val/ folder: the public gtFine/test labels are placeholders, and
+pix2pix scores Cityscapes on val's 500 images (the reference's scripts/eval_cityscapes). An aligned folder
+without test/ (pix2pix's cityscapes and maps downloads have train/ and val/ only) is tested on val/ likewise.
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ class AlignedFolder(_Base):
         root = Path(cfg.name)
         if not root.is_dir():
             raise DatasetError(f"{root}: dataset folder not found")
-        self.files = _list_images(root / split, f"aligned {split!r} split")
+        folder = "val" if split == "test" and not (root / "test").is_dir() and (root / "val").is_dir() else split
+        self.files = _list_images(root / folder, f"aligned {split!r} split")
         self.identity = f"aligned:{root.resolve()}:{_fingerprint(self.files)}"
 
     def __len__(self) -> int:
@@ -85,11 +90,11 @@ class Cityscapes(_Base):
 
     def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False, view: View = "paired"):
         super().__init__(cfg, split, augment, view)
-        root = Path(cfg.name)
-        self.photos = _list_images(root / "leftImg8bit" / split, f"Cityscapes leftImg8bit/{split}")
-        if not (root / "gtFine" / split).is_dir():
-            raise DatasetError(f"{root / 'gtFine' / split}: Cityscapes gtFine/{split} folder not found")
-        self.identity = f"cityscapes:{root.resolve()}:{split}:{_fingerprint(self.photos)}"
+        root, folder = Path(cfg.name), "val" if split == "test" else split  # test labels are placeholders
+        self.photos = _list_images(root / "leftImg8bit" / folder, f"Cityscapes leftImg8bit/{folder}")
+        if not (root / "gtFine" / folder).is_dir():
+            raise DatasetError(f"{root / 'gtFine' / folder}: Cityscapes gtFine/{folder} folder not found")
+        self.identity = f"cityscapes:{root.resolve()}:{folder}:{_fingerprint(self.photos)}"
         self.root = root
 
     def validate(self) -> None:

@@ -159,7 +159,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("study", nargs="?", help="study module under studies/, e.g. ablation_patchgan")
     p.add_argument("--profile", default="quick", help="smoke | quick | paper")
     p.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2 (default: the study's)")
-    p.add_argument("--only", action="append", help="run id(s) to run, e.g. 70x70-s0")
+    p.add_argument("--only", action="append", help="run id(s) to run, e.g. 70x70-s0 or 1x1-s0,70x70-s0 (repeatable)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. train.images=4800")
     p.add_argument("--data", help="local dataset root (aligned A|B folder, Cityscapes, CIFAR-10/CelebA)")
     p.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"])
@@ -205,11 +205,14 @@ def select_runs(study: Study, args) -> list:
         seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
     except ValueError:
         raise ConfigError(f"--seeds expects comma-separated integers, got {args.seeds!r}") from None
+    only = None
     if args.only:
-        unknown = set(args.only) - set(study.run_ids(seeds))
+        known = study.run_ids(seeds)
+        only = {r for arg in args.only for r in ([arg] if arg in known else arg.split(","))}
+        unknown = only - set(known)
         if unknown:
-            raise ConfigError(f"unknown run id(s) {sorted(unknown)}; known: {', '.join(study.run_ids(seeds))}")
-    runs = study.runs(args.profile, seeds, sets, set(args.only) if args.only else None)
+            raise ConfigError(f"unknown run id(s) {sorted(unknown)}; known: {', '.join(known)}")
+    runs = study.runs(args.profile, seeds, sets, only)
     if args.shard:
         m = re.fullmatch(r"(\d+)/(\d+)", args.shard)
         if not m or int(m[2]) == 0 or int(m[1]) >= int(m[2]):

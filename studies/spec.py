@@ -102,6 +102,8 @@ def _check(value, hint, where: str):
         ok = isinstance(value, str)
         out = str(value) if ok else value
     elif origin is tuple:
+        if isinstance(value, CliValue) and args == (str, Ellipsis):  # --set metrics=l1,ssim
+            value = tuple(v.strip() for v in value.split(",") if v.strip())
         ok = isinstance(value, tuple | list)
         if ok:
             items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args

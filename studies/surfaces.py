@@ -54,6 +54,7 @@ class GaussianSurfaces(Dataset):
     views = ("unconditional",)
     classes: tuple[str, ...] = ()
     n_classes = 0
+    drawing = ""  # nothing to draw: no input (studies/data.py _Base.drawing)
 
     def __init__(self, cfg, split: str, augment: bool = False, view: str = "unconditional"):
         from studies.data import SPLITS, DatasetError

@@ -3,6 +3,7 @@
 Skips with a reason only where /usr/bin/chromium is absent outside CI; in CI (CI=true) it must run.
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -30,12 +31,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    runs = make_runs(tmp_path_factory.mktemp("browser") / "runs")
-    res = runs / "ablation_loss" / "results.csv"  # one variant with a single seed: its std cannot exist
-    lines = res.read_text().splitlines()
-    res.write_text("\n".join(ln for ln in lines if not ln.startswith("ablation_loss,L1-s1,")) + "\n")
+@contextlib.contextmanager
+def serve(runs: Path):
+    """`streamlit run dashboard/app.py -- --runs RUNS` on a free port; yields its URL."""
     port = _free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
@@ -52,9 +50,21 @@ def server(tmp_path_factory):
     else:
         proc.kill()
         pytest.fail(f"streamlit did not start: {proc.stdout.read().decode()[-2000:]}")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    runs = make_runs(tmp_path_factory.mktemp("browser") / "runs")
+    res = runs / "ablation_loss" / "results.csv"  # one variant with a single seed: its std cannot exist
+    lines = res.read_text().splitlines()
+    res.write_text("\n".join(ln for ln in lines if not ln.startswith("ablation_loss,L1-s1,")) + "\n")
+    with serve(runs) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +134,60 @@ def test_every_page_in_chromium(server, page, tmp_path):
         assert page.locator("[data-testid='stException']").count() == 0
         page.screenshot(path=str(tmp_path / f"{path}.png"), full_page=True)
     assert all((tmp_path / f"{p}.png").stat().st_size > 5000 for p in ("leaderboard", "study", "samples"))
+
+
+def _outputs(page) -> dict[str, str]:
+    """{caption: image URL} of the Playground's outputs (a new drawing gives new URLs)."""
+    return page.evaluate("""() => Object.fromEntries(Array.from(document.querySelectorAll("[data-testid='stImage']"))
+        .map(e => [e.innerText.trim(), e.querySelector('img') && e.querySelector('img').complete
+                   && e.querySelector('img').naturalWidth > 0 ? e.querySelector('img').src : '']))""")
+
+
+def test_playground_draw_and_every_run_answers(page, tmp_path_factory):
+    from tests.test_playground import train_playground_runs
+
+    runs = train_playground_runs(tmp_path_factory.mktemp("browser_playground") / "runs")
+    names = ["1x1-s0", "16x16-s0", "70x70-s0", "286x286-s0"]
+    with serve(runs) as url:
+        _open(page, f"{url}/playground?study=ablation_patchgan", "Playground")
+        page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stImage'] img\").length === 5",
+                               timeout=30_000)  # fmt: skip
+        page.wait_for_timeout(1000)
+        before = _outputs(page)
+        assert sorted(before) == sorted([*names, "what the runs see (32x32 px)"]) and all(before.values()), before
+        canvas = page.locator("canvas").last
+        box = canvas.bounding_box()
+        assert box and 200 <= box["width"] <= 300  # 32 px runs drawn at 8x
+        page.locator("[data-testid='stRadio'] label").filter(has_text="road").first.click()  # the class to paint
+        page.wait_for_timeout(800)
+        x0, y0 = box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.5
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        for i in range(1, 21):
+            page.mouse.move(x0 + i * box["width"] * 0.03, y0 + (i % 5) * 6, steps=2)
+        page.mouse.up()
+        page.wait_for_function(
+            "before => { const now = Array.from(document.querySelectorAll(\"[data-testid='stImage'] img\"));"
+            " return now.length === 5 && now.every(i => i.complete && i.naturalWidth > 0"
+            " && !Object.values(before).includes(i.src)); }", arg=before, timeout=30_000)  # fmt: skip
+        after = _outputs(page)
+        assert all(after[n] != before[n] for n in [*names, "what the runs see (32x32 px)"])
+        page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "playground.png"), full_page=True)
+
+        page.locator("[data-testid='stRadio'] label").filter(has_text="Fill").first.click()  # fill the sky with road
+        page.wait_for_timeout(800)
+        canvas = page.locator("canvas").last
+        box = canvas.bounding_box()
+        page.mouse.click(box["x"] + 10, box["y"] + 10)
+        page.wait_for_function(
+            "before => { const now = Array.from(document.querySelectorAll(\"[data-testid='stImage'] img\"));"
+            " return now.length === 5 && now.every(i => i.complete && i.naturalWidth > 0"
+            " && !Object.values(before).includes(i.src)); }", arg=after, timeout=30_000)  # fmt: skip
+        filled = _outputs(page)
+        assert all(filled[n] != after[n] for n in names)
+        corner = page.evaluate("""src => new Promise(done => { const im = new Image(); im.onload = () => {
+            const c = document.createElement('canvas'); c.width = im.width; c.height = im.height;
+            const g = c.getContext('2d'); g.drawImage(im, 0, 0); done(Array.from(g.getImageData(1, 1, 1, 1).data)); };
+            im.src = src; })""", filled["what the runs see (32x32 px)"])  # fmt: skip
+        assert corner[:3] == [128, 64, 128]  # the sky the click landed in is road now
+        assert page.locator("[data-testid='stException']").count() == 0

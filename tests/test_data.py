@@ -1,6 +1,7 @@
 """Datasets: conventions of every loader, augmentation, and one clear error per fault."""
 
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -140,6 +141,15 @@ def test_aligned_folder(aligned):
     assert torch.equal(make_dataset(ab, "test")[0]["a"], make_dataset(ba, "test")[0]["b"])
 
 
+def test_aligned_folder_without_test_is_tested_on_val(aligned):
+    """pix2pix's cityscapes and maps downloads have train/ and val/ only."""
+    (aligned / "test").rename(aligned / "val")
+    assert [p.parent.name for p in make_dataset(DataConfig(name=str(aligned)), "test").files] == ["val"] * 3
+    shutil.rmtree(aligned / "val")
+    with pytest.raises(DatasetError, match="test.*not found"):
+        make_dataset(DataConfig(name=str(aligned)), "test")
+
+
 def test_aligned_errors(aligned, tmp_path):
     with pytest.raises(DatasetError, match="val.*not found"):
         make_dataset(DataConfig(name=str(aligned)), "val")
@@ -212,6 +222,16 @@ def test_cityscapes_errors(cityscapes):
         make_dataset(DataConfig(name=str(cityscapes)), "val")[1]
     with pytest.raises(DatasetError, match="leftImg8bit/train folder not found"):
         make_dataset(DataConfig(name=str(cityscapes)), "train")
+
+
+def test_cityscapes_is_tested_on_val_as_pix2pix_is(cityscapes):
+    """gtFine/test holds placeholder labels, so the studies' test split reads val/, even when test/ exists."""
+    for sub in ("leftImg8bit", "gtFine"):
+        (cityscapes / sub / "test" / "berlin").mkdir(parents=True)
+    _save(cityscapes / "leftImg8bit/test/berlin/berlin_000000_000019_leftImg8bit.png", _rgb(40, 40))
+    test = make_dataset(DataConfig(name=str(cityscapes)), "test")
+    assert [p.parent.parent.name for p in test.photos] == ["val", "val"]
+    assert test.identity == make_dataset(DataConfig(name=str(cityscapes)), "val").identity
 
 
 def test_cityscapes_validate(cityscapes):

@@ -63,8 +63,8 @@ def test_failure_is_isolated_and_resume_continues(tmp_path, monkeypatch, capsys)
         return real_execute(spec, run_dir, segs, progress, desc)
 
     monkeypatch.setattr(execute, "execute", flaky)
-    args = ["ablation_patchgan", "--profile", "smoke", "--out", str(tmp_path), "--only", "1x1-s0", "--only",
-            "16x16-s0", "--no-progress"]  # fmt: skip
+    args = ["ablation_patchgan", "--profile", "smoke", "--out", str(tmp_path), "--only", "1x1-s0,16x16-s0",
+            "--no-progress"]  # fmt: skip
     assert runner.main(args) == 1
     runs = pd.read_csv(tmp_path / "ablation_patchgan" / "runs.csv").set_index("run_id")
     assert runs.loc["16x16-s0", "status"] == "failed" and "boom" in runs.loc["16x16-s0", "error"]

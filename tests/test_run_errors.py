@@ -39,6 +39,7 @@ def _aligned(root, n=3, size=(32, 64)):
     (["--shard", "x"], "--shard expects i/n"),
     (["--seeds", "0,a"], "--seeds expects comma-separated integers"),
     (["--only", "71x71-s0"], "unknown run id(s) ['71x71-s0']"),
+    (["--only", "1x1-s0,71x71-s0", "--only", "7x7-s0"], "unknown run id(s) ['71x71-s0', '7x7-s0']"),
     (["--profile", "fast"], "has no profile 'fast'"),
     (["--set", "metrics=('ssim', 'nope')"], "unknown metric(s) ['nope']"),
 ])  # fmt: skip
