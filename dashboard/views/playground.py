@@ -174,8 +174,8 @@ with right:
             col.error(image, icon="🚫")
             continue
         caption = f"what the runs see ({size}x{size} px)" if name == "input" else name
-        shown = P.enlarge(image, max(1, size * k // image.shape[0]))
-        col.image(shown, caption=caption, width="stretch", output_format="PNG")  # JPEG would blur class colours
+        tile = P.enlarge(image, max(1, size * k // image.shape[0]))
+        col.image(tile, caption=caption, width="stretch", output_format="PNG")  # JPEG would blur class colours
         if name != "input":
             outputs[name] = image
             col.download_button("PNG", P.png(image), f"{P.safe_name(name)}.png", "image/png", key=f"pg_dl_{name}")
