@@ -17,8 +17,9 @@ study (comparisons.csv) and over all the pairs a study's claims test (claims.csv
 d_z of the per-seed differences.
 A claim "A > B > C" (better by the metric's direction) holds when every consecutive pair is better at
 Holm-adjusted p < 0.05, is contradicted when some pair is significantly worse, and is undecided
-otherwise, with the seeds a paired t-test would need for 80% power at the observed mean and spread. A
-verdict needs two seeds or more: one training run says nothing about training variation.
+otherwise, with the seeds a paired t-test would need for 80% power at the observed mean and spread, planned
+at Holm's strictest level (0.05 / the claims' pairs) and never fewer than one more than were run. A verdict
+needs two seeds or more: one training run says nothing about training variation.
 """
 
 from __future__ import annotations
@@ -210,8 +211,8 @@ def holm(p) -> np.ndarray:
     return out
 
 
-def seeds_needed(diff: float, sd: float, cap: int = 1000) -> float:
-    """Seeds a paired t-test (two-sided, ALPHA) needs for POWER at this mean difference and seed spread."""
+def seeds_needed(diff: float, sd: float, cap: int = 1000, alpha: float = ALPHA) -> float:
+    """Seeds a paired t-test (two-sided, level `alpha`) needs for POWER at this mean difference and seed spread."""
     if not np.isfinite(sd):
         return np.nan  # one seed: no spread to plan with
     if not np.isfinite(diff) or diff == 0:
@@ -219,7 +220,7 @@ def seeds_needed(diff: float, sd: float, cap: int = 1000) -> float:
     if sd == 0:
         return 2.0
     for n in range(2, cap + 1):
-        crit, nc = sps.t.ppf(1 - ALPHA / 2, n - 1), abs(diff) / (sd / np.sqrt(n))
+        crit, nc = sps.t.ppf(1 - alpha / 2, n - 1), abs(diff) / (sd / np.sqrt(n))
         if sps.nct.sf(crit, n - 1, nc) + sps.nct.cdf(-crit, n - 1, nc) >= POWER:
             return float(n)
     return np.inf
@@ -251,7 +252,9 @@ def verdicts(claims, table: pd.DataFrame) -> pd.DataFrame:
                             "identical values)")  # fmt: skip
             if not significant:
                 against |= sign <= 0
-                need.append(seeds_needed(r.diff * (1 if better else -1), r.sd_seeds) if sign > 0 else np.inf)
+                # planned at Holm's strictest level (ALPHA / pairs), and always beyond the seeds already run
+                n = seeds_needed(r.diff * (1 if better else -1), r.sd_seeds, alpha=ALPHA / len(pairs))
+                need.append(max(n, r.seeds + 1) if sign > 0 else np.inf)
         verdict = ("contradicted" if "contradicted" in status else "holds" if set(status) == {"holds"}
                    else "not run" if "missing" in status else "undecided")  # fmt: skip
         n = float(np.max(need)) if need and verdict == "undecided" else np.nan

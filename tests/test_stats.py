@@ -69,6 +69,21 @@ def test_claim_verdicts():
     table = stats._both_orders(pd.DataFrame([stats.compare(final, items, "A", "B", "ssim", rng)]))
     undecided = stats.verdicts([Claim("A > B", "ssim")], table).iloc[0]
     assert undecided.verdict == "undecided" and "A vs B" in undecided.evidence
+    assert undecided.seeds_needed > 3 or np.isinf(undecided.seeds_needed)  # never fewer seeds than already run
+
+
+def test_seed_plan_is_at_holms_strictest_level_and_beyond_the_seeds_run():
+    """Planned at ALPHA / pairs, so it asks for at least the seeds one pair alone would need."""
+    rng = np.random.default_rng(5)
+    final, items = _simulate(rng, {"A": 0.53, "B": 0.5, "C": 0.47}, seeds=3, sd_seed=0.015)
+    rows = [stats.compare(final, items, a, b, "ssim", rng) for a, b in (("A", "B"), ("B", "C"))]
+    table = stats._both_orders(pd.DataFrame(rows))
+    alone = stats.verdicts([Claim("A > B", "ssim")], table).iloc[0]
+    both = stats.verdicts([Claim("A > B", "ssim"), Claim("B > C", "ssim")], table).iloc[0]
+    if alone.verdict == both.verdict == "undecided" and np.isfinite(alone.seeds_needed):
+        assert alone.seeds_needed >= 4 and both.seeds_needed >= alone.seeds_needed
+    else:
+        pytest.fail(f"the simulation should leave A > B undecided with a finite plan: {alone.to_dict()}")
 
 
 def test_lower_is_better_metrics_flip_the_claim():
