@@ -50,6 +50,16 @@ def comparison_matrix(cells: pd.DataFrame, metric: str, order: list[str] | None 
     return (heat + base.mark_text(fontSize=12).encode(text="label:N")).properties(height=alt.Step(40))
 
 
+CURVE_PLOT_PX = 200
+
+
+def curve_height(n_runs: int) -> int:
+    """Element height (px) for st.altair_chart of a curve with `n_runs` lines: the plot, its title and x axis, and
+    the legend below (2 columns). Streamlit sizes a chart to its content only for step heights: a fixed-height
+    spec would be squeezed to a few pixels, so the page passes this height."""
+    return CURVE_PLOT_PX + 190 + 20 * ((n_runs + 1) // 2)  # title, x axis and legend title: ~190 px
+
+
 def curve(df: pd.DataFrame, series: str, x: str = "images", log: bool = False,
           phases: pd.DataFrame | None = None) -> alt.Chart:  # fmt: skip
     """One series (a loss term, a gradient norm or a metric) over training, one line per run, with a legend;
@@ -64,12 +74,12 @@ def curve(df: pd.DataFrame, series: str, x: str = "images", log: bool = False,
             color=alt.Color("run_id:N", title="run", legend=alt.Legend(orient="bottom", columns=2, labelLimit=300)),
             tooltip=["run_id", "step", "images", alt.Tooltip("value:Q", format=".4g")],
         )
-        .properties(title=series, height=200)
+        .properties(title=series, height=CURVE_PLOT_PX)
     )
     if phases is None or phases.empty:
         return lines
     rules = alt.Chart(phases).mark_rule(color="#999", strokeDash=[3, 3]).encode(x=f"{x}:Q", tooltip=["label"])
-    return alt.layer(lines, rules).properties(title=series, height=200)
+    return alt.layer(lines, rules).properties(title=series, height=CURVE_PLOT_PX)
 
 
 def throughput(df: pd.DataFrame) -> alt.Chart:

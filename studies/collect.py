@@ -142,17 +142,20 @@ def collect(study_dir: Path, study: str, question: str = "", order: list[str] = 
             runs.append(_run_row(study, question, run_dir, status))
         except (ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
             runs.append({"study": study, "run_id": run_dir.name, "status": f"unreadable config.json ({e})"})
+    old = pd.DataFrame(columns=R.RESULTS_COLUMNS)
+    if (study_dir / "results.csv").exists():
+        with contextlib.suppress(R.SchemaError):
+            old = R.read_results(study_dir / "results.csv")
     ceiling = study_dir / "ceiling.json"
+    if not ceiling.exists() and (old.split == "ceiling").any():  # a table written before ceiling.json existed
+        R.write_json_atomic({r.metric: float(r.value) for r in old[old.split == "ceiling"].itertuples()}, ceiling)
     for k, v in (json.loads(ceiling.read_text()) if ceiling.exists() else {}).items():
         rows.append({"study": study, "run_id": "ground_truth", "variant": R.CEILING, "seed": 0, "step": 0,
                      "split": "ceiling", "metric": k, "value": v})  # fmt: skip
     frames = [pd.DataFrame(rows, columns=R.RESULTS_COLUMNS)]
     frames += [R.read_results(p) for p in sorted(study_dir.glob("human/*/rows.csv"))]
     covered = set(pd.concat(frames[1:]).run_id) if len(frames) > 1 else set()
-    if (study_dir / "results.csv").exists():  # human rows imported before rows.csv existed: kept as they are
-        with contextlib.suppress(R.SchemaError):
-            old = R.read_results(study_dir / "results.csv")
-            frames.append(old[(old.split == "human") & ~old.run_id.isin(covered)])
+    frames.append(old[(old.split == "human") & ~old.run_id.isin(covered)])  # imported before rows.csv existed
     results = pd.concat(frames, ignore_index=True)[R.RESULTS_COLUMNS]
     R.write_csv_atomic(results, study_dir / "results.csv")
     R.write_csv_atomic(pd.DataFrame(runs), study_dir / "runs.csv")

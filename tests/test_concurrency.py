@@ -56,3 +56,15 @@ def test_collect_rebuilds_the_tables_from_the_run_folders(tmp_path, capsys):
     (study / "runs.csv").write_text("garbage")
     assert runner.main([*args, "--collect"]) == 0
     assert pd.read_csv(study / "results.csv").equals(before) and len(pd.read_csv(study / "runs.csv")) == 1
+
+
+def test_collect_keeps_the_ceiling_of_a_table_written_before_ceiling_json(tmp_path):
+    """The previous release kept the real-photo rows in results.csv only: rebuilding must not drop them."""
+    args = ["ablation_patchgan", "--profile", "smoke", "--no-progress", "--out", str(tmp_path), "--only", "1x1-s0"]
+    assert runner.main(args) == 0
+    study = tmp_path / "ablation_patchgan"
+    before = pd.read_csv(study / "results.csv")
+    assert (before.split == "ceiling").sum() == 3
+    (study / "ceiling.json").unlink()
+    assert runner.main([*args, "--collect"]) == 0
+    assert pd.read_csv(study / "results.csv").equals(before) and (study / "ceiling.json").exists()

@@ -119,6 +119,10 @@ def test_every_page_in_chromium(server, page, tmp_path):
     rights = page.evaluate("Array.from(document.querySelectorAll('[data-testid=stVegaLiteChart]'))"
                            ".map(e => e.getBoundingClientRect().right)")  # fmt: skip
     assert len(rights) == 3 and max(rights) <= 1400  # three charts in a row, none cut off at the right edge
+    axes = page.evaluate("Array.from(document.querySelectorAll('[data-testid=stVegaLiteChart] svg'))"
+                         ".map(s => Math.max(...Array.from(s.querySelectorAll('.role-axis'))"
+                         ".map(a => a.getBoundingClientRect().height)))")  # fmt: skip
+    assert len(axes) == 3 and min(axes) >= 150  # each plot keeps its height (a fixed-height spec was squeezed flat)
     page.screenshot(path=str(tmp_path / "curves.png"), full_page=True)
 
     _open(page, f"{server}/study?study=ablation_patchgan&metric=fcn_pixel_acc", "Study")

@@ -47,7 +47,8 @@ def grid(frame, log_series=()):
     series = [s for s in dict.fromkeys(frame.series) if not s.startswith("phase/")]
     for row in range(0, len(series), 3):
         for col, name in zip(st.columns(3), series[row : row + 3]):
-            col.altair_chart(charts.curve(frame, name, x, log=name in log_series, phases=marks), width="stretch")
+            chart = charts.curve(frame, name, x, log=name in log_series, phases=marks)
+            col.altair_chart(chart, width="stretch", height=charts.curve_height(frame.run_id.nunique()))
 
 
 grid(smoothed, [s for s in smoothed.series.unique() if s.endswith(("grad_norm", "grad norm"))] if log else [])

@@ -49,7 +49,7 @@ def shade(row):
 
 table = data.study_table(loaded.results, study, info, old, verdicts.cell_text(stats["cells"]))
 config = {"variant": st.column_config.TextColumn("variant", pinned=True, width="large"),
-          "kind": st.column_config.TextColumn("kind", width="small")}  # fmt: skip
+          "kind": st.column_config.TextColumn("kind", width="medium")}  # fmt: skip
 st.dataframe(table.style.apply(shade, axis=1), hide_index=True, width="stretch", column_config=config)
 final = data.final_rows(loaded.results[loaded.results.study == study])
 metrics = data.order_metrics(final.metric.unique())
