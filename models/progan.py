@@ -228,7 +228,7 @@ class ProGAN:
         fake = fake.detach()
         d_real, d_fake = D(real, level, alpha), D(fake, level, alpha)
         mix = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
-        x_hat = torch.lerp(real, fake, mix).requires_grad_(True)  # official: lerp(reals, fakes, u)
+        x_hat = torch.lerp(real, fake.to(real.dtype), mix).requires_grad_(True)  # official: lerp(reals, fakes, u)
         (grad,) = torch.autograd.grad(D(x_hat, level, alpha).sum(), x_hat, create_graph=True)
         gp = (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
         return {"wgan": d_fake.mean() - d_real.mean(), "gp": self.cfg.lambda_gp * gp,

@@ -63,6 +63,18 @@ def test_one_step_gives_finite_named_losses(name):
     assert {k.split("/")[0] for k in terms} == set(recipe.groups)  # every group stepped, "<group>/<term>" keys
 
 
+@pytest.mark.parametrize("switches", [{"train.amp": True}, {"train.amp": True, "train.channels_last": True,
+                                                               "train.fused_adam": True}])  # fmt: skip
+def test_the_fast_path_steps_every_family(name, switches):
+    """bf16 autocast (the CUDA default; it runs on the CPU too) mixes dtypes: every family must take it."""
+    spec = _spec(name, **switches)
+    recipe, train_set, _ = _build(spec)
+    eng = Engine.build(recipe, spec.train)
+    items = torch.utils.data.default_collate([train_set[0], train_set[1]])
+    values = eng.step(recipe, lambda bs: items, Progress(0, 0, 8))
+    assert values and all(torch.isfinite(torch.tensor(v)) for v in values.values())
+
+
 def test_each_phase_moves_only_its_own_group(name):
     for group in _build(_spec(name))[0].groups:
         spec = _spec(name, **{"train.phases": (group,)})
