@@ -121,10 +121,13 @@ def test_spec_override_and_study_rules():
     assert override(RunSpec(), *parse_set("train.opt.d.lr=1")).train.opt.d.lr == 1.0
     assert override(RunSpec(), *parse_set("train.opt.g.betas=[0, 0.99]")).train.opt.g.betas == (0.0, 0.99)
     assert override(RunSpec(), *parse_set("eval.inception_weights=/w.pt")).eval.inception_weights == "/w.pt"
+    assert override(RunSpec(), *parse_set("metrics=ssim")).metrics == ("ssim",)  # names, comma-separated
+    assert override(RunSpec(), *parse_set("metrics=l1,ssim")).metrics == ("l1", "ssim")
+    assert override(RunSpec(), *parse_set("metrics=('l1', 'ssim')")).metrics == ("l1", "ssim")
     for bad, message in (("train.images=abc", "train.images expects int, got 'abc'"),
                          ("train.images=1.5", "expects int, got 1.5"), ("model.loss=l2", "one of 'l1', 'gan'"),
                          ("train.amp=1", "expects bool or None, got 1"), ("model.d=3", "group of fields"),
-                         ("train.opt.g.betas=(1,)", "expects tuple"), ("metrics=ssim", "expects tuple")):  # fmt: skip
+                         ("train.opt.g.betas=(1,)", "expects tuple"), ("metrics=3", "expects tuple")):  # fmt: skip
         with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
             override(RunSpec(), *parse_set(bad))
     with pytest.raises(ValueError, match="key=value"):
