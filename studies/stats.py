@@ -250,7 +250,9 @@ def verdicts(claims, table: pd.DataFrame) -> pd.DataFrame:
             evidence.append(f"{x} vs {y}: {r.diff:+.4f} [{r.low:+.4f}, {r.high:+.4f}], p_holm={adjusted[j]:.3g}"
                             if np.isfinite(r.p) else f"{x} vs {y}: {r.diff:+.4f} (no spread to test: one seed, or "
                             "identical values)")  # fmt: skip
-            if not significant:
+            if not significant and r.seeds < 2:  # one training run: nothing to plan with, nothing against yet
+                need.append(np.nan)
+            elif not significant:
                 against |= sign <= 0
                 # planned at Holm's strictest level (ALPHA / pairs), and always beyond the seeds already run
                 n = seeds_needed(r.diff * (1 if better else -1), r.sd_seeds, alpha=ALPHA / len(pairs))

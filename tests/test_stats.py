@@ -72,6 +72,14 @@ def test_claim_verdicts():
     assert undecided.seeds_needed > 3 or np.isinf(undecided.seeds_needed)  # never fewer seeds than already run
 
 
+def test_one_seed_gets_no_verdict_and_asks_for_seeds_whichever_way_it_points():
+    rng = np.random.default_rng(6)
+    final, items = _simulate(rng, {"A": 0.45, "B": 0.5}, seeds=1, sd_noise=0.01)  # A clearly worse on its items
+    table = stats._both_orders(pd.DataFrame([stats.compare(final, items, "A", "B", "ssim", rng)]))
+    row = stats.verdicts([Claim("A > B", "ssim")], table).iloc[0]
+    assert row.verdict == "undecided" and row.plan == "run 2 or more seeds to measure the spread"
+
+
 def test_seed_plan_is_at_holms_strictest_level_and_beyond_the_seeds_run():
     """Planned at ALPHA / pairs, so it asks for at least the seeds one pair alone would need."""
     rng = np.random.default_rng(5)
