@@ -10,7 +10,7 @@ from torchmetrics.functional.image import multiscale_structural_similarity_index
 
 from metrics.protocol import from_uint8
 from metrics.ssim import PairDiversity, ms_ssim, ms_ssim_diversity, ssim
-from tests import pggan_ms_ssim
+from bench import pggan_ms_ssim
 
 
 def _pair(n, size, noise, gen, smooth=True):
