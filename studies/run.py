@@ -159,7 +159,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("study", nargs="?", help="study module under studies/, e.g. ablation_patchgan")
     p.add_argument("--profile", default="quick", help="smoke | quick | paper")
     p.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2 (default: the study's)")
-    p.add_argument("--only", action="append", help="run id(s) to run, e.g. 70x70-s0 or 1x1-s0,70x70-s0 (repeatable)")
+    p.add_argument(
+        "--only",
+        action="append",
+        help="run ids or variants to run, e.g. 70x70-s0, 1x1-s0,70x70-s0 or 70x70 (repeatable)",
+    )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. train.images=4800")
     p.add_argument("--data", help="local dataset root (aligned A|B folder, Cityscapes, CIFAR-10/CelebA)")
     p.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"])
@@ -208,7 +212,9 @@ def select_runs(study: Study, args) -> list:
     only = None
     if args.only:
         known = study.run_ids(seeds)
-        only = {r for arg in args.only for r in ([arg] if arg in known else arg.split(","))}
+        of_variant = {v: study.run_ids(seeds, [v]) for v in study.variants}
+        names = [n for arg in args.only for n in ([arg] if arg in known or arg in of_variant else arg.split(","))]
+        only = {r for n in names for r in of_variant.get(n, [n])}  # a variant name stands for its seeds' runs
         unknown = only - set(known)
         if unknown:
             raise ConfigError(f"unknown run id(s) {sorted(unknown)}; known: {', '.join(known)}")

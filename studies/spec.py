@@ -275,8 +275,8 @@ class Study:
     def variant_overrides(self, variant: str, profile: str) -> dict[str, Any]:
         return self.profiles[profile].variants.get(variant, self.variants[variant])
 
-    def run_ids(self, seeds=None) -> list[str]:
-        return [f"{v}-s{s}" for v in self.variants for s in (seeds if seeds is not None else self.seeds)]
+    def run_ids(self, seeds=None, variants=None) -> list[str]:
+        return [f"{v}-s{s}" for v in (variants or self.variants) for s in (seeds if seeds is not None else self.seeds)]
 
     def runs(self, profile: str = "quick", seeds=None, sets: dict[str, Any] | None = None, only=None):
         """[(run_id, variant, seed, RunSpec)] for every variant x seed (or the run ids in `only`; --set applies to

@@ -40,6 +40,7 @@ def _aligned(root, n=3, size=(32, 64)):
     (["--seeds", "0,a"], "--seeds expects comma-separated integers"),
     (["--only", "71x71-s0"], "unknown run id(s) ['71x71-s0']"),
     (["--only", "1x1-s0,71x71-s0", "--only", "7x7-s0"], "unknown run id(s) ['71x71-s0', '7x7-s0']"),
+    (["--only", "71x71"], "unknown run id(s) ['71x71']; known: 1x1-s0, 16x16-s0"),
     (["--profile", "fast"], "has no profile 'fast'"),
     (["--set", "metrics=('ssim', 'nope')"], "unknown metric(s) ['nope']"),
 ])  # fmt: skip
@@ -48,6 +49,14 @@ def test_flag_mistakes(tmp_path, capsys, args, message):
     assert code == 2 and message in err and "Traceback" not in err + out
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
     assert _nothing_written(tmp_path)
+
+
+def test_only_takes_run_ids_comma_lists_and_variant_names(tmp_path, capsys):
+    code, out, _ = _main(
+        tmp_path, capsys, "--seeds", "0,1", "--only", "70x70", "--only", "1x1-s1,16x16-s0", "--dry-run"
+    )
+    assert code == 0 and "4 run(s)" in out
+    assert [ln.split(":")[0].strip() for ln in out.splitlines()[1:]] == ["1x1-s1", "16x16-s0", "70x70-s0", "70x70-s1"]
 
 
 def test_unknown_study(capsys):

@@ -8,9 +8,9 @@ import torch.nn.functional as F
 from skimage.metrics import structural_similarity
 from torchmetrics.functional.image import multiscale_structural_similarity_index_measure as tm_ms_ssim
 
+from bench import pggan_ms_ssim
 from metrics.protocol import from_uint8
 from metrics.ssim import PairDiversity, ms_ssim, ms_ssim_diversity, ssim
-from bench import pggan_ms_ssim
 
 
 def _pair(n, size, noise, gen, smooth=True):
