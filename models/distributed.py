@@ -31,6 +31,14 @@ def init_from_env() -> tuple[int, int]:
     return world()
 
 
+def finish() -> None:
+    """Leave the process group once this rank's part is done (rank 0 then scores alone). A rank that simply
+    exited left gloo's threads to the interpreter's shutdown, which now and then aborted it (SIGABRT,
+    "terminate called without an active exception"), and torchrun then killed rank 0 mid-evaluation."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def shard(batch: dict[str, Tensor], rank: int, size: int) -> dict[str, Tensor]:
     """This rank's contiguous slice of every tensor of a batch (the batch must split evenly)."""
     if size == 1:

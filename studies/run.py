@@ -24,7 +24,7 @@ import pandas as pd
 
 from metrics import METRICS, stale
 from models.checkpoint import CheckpointError
-from models.distributed import init_from_env
+from models.distributed import finish, init_from_env
 from models.train import DeviceUnavailable, resolve_device
 from studies import results as R
 from studies import stats
@@ -276,6 +276,7 @@ def main(argv=None) -> int:
         run_id, variant, seed, spec = runs[0]
         statuses = {run_id: run_one(study.name, run_id, spec, args.out, segs, rank == 0 and not args.no_progress,
                                     f"[rank {rank}/{size} {run_id}]", variant, seed)}  # fmt: skip
+        finish()  # training is over on every rank: no collective comes after it
         if rank > 0:
             return 0
     elif args.executor:
