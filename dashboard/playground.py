@@ -47,6 +47,7 @@ class Model:
     colors: np.ndarray | None  # (K, 3) uint8 palette of the classes (labels only)
     output: str  # translate's key of the output image
     test_set: object  # the run's test split, for starting from a test input
+    multimodal: bool = False  # one drawing, several outputs (a latent per output): the recipe's `multimodal`
 
     @property
     def canvas(self) -> tuple:
@@ -71,7 +72,7 @@ def open_run(run_dir: Path, device: str = "cpu") -> Model:
     classes = tuple(test.classes) if test.drawing == "labels" else ()
     colors = np.asarray(test.colors, np.uint8)[: len(classes)] if classes else None
     return Model(run_dir.name, loaded.recipe, loaded.progress, test.drawing, loaded.spec.data.size, channels,
-                 classes, colors, output, test)  # fmt: skip
+                 classes, colors, output, test, bool(getattr(loaded.recipe, "multimodal", False)))  # fmt: skip
 
 
 def blank(drawing: str, size: int, colour=None) -> np.ndarray:
@@ -165,11 +166,32 @@ def as_input(model: Model, drawing: np.ndarray) -> torch.Tensor:
     return x[None]
 
 
-def translate(model: Model, drawing: np.ndarray) -> np.ndarray:
-    """The run's output for the drawing, uint8 (size, size, 3)."""
+def as_batch(model: Model, drawing: np.ndarray) -> dict[str, torch.Tensor]:
+    """The drawing as a batch of one: the input `a`, plus for label drawings the label map (each pixel's palette
+    class) and an instance map (each connected region of a class one instance), which label-map recipes
+    (pix2pixHD, SPADE) read in place of the colours."""
+    a = as_input(model, drawing)
+    batch = {"a": a}
+    if model.drawing == "labels" and model.colors is not None:
+        rgb = to_uint8(a[0]).astype(np.int64)
+        label = np.abs(rgb[:, :, None, :] - model.colors[None, None].astype(np.int64)).sum(-1).argmin(-1)
+        inst = np.zeros_like(label)
+        for k in np.unique(label):
+            regions, n = ndimage.label(label == k)
+            inst[regions > 0] = regions[regions > 0] + inst.max()
+        batch |= {"label": torch.from_numpy(label)[None], "instance": torch.from_numpy(inst)[None]}
+    return batch
+
+
+def translate(model: Model, drawing: np.ndarray, latent: int = 0) -> np.ndarray:
+    """The run's output for the drawing, uint8 (size, size, 3). A multimodal run (`model.multimodal`: SPADE's
+    VAE) draws its latent from the prior under the seed `latent`, so each latent gives its own photo, the same
+    one every time; the caller's random state is left as it was."""
     device = next(next(iter(model.recipe.nets.values())).parameters()).device
-    with torch.no_grad():
-        out = model.recipe.translate({"a": as_input(model, drawing).to(device)}, model.progress)[model.output]
+    with torch.no_grad(), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(latent)
+        batch = {k: v.to(device) for k, v in as_batch(model, drawing).items()}
+        out = model.recipe.translate(batch, model.progress)[model.output]
     out = out[0].float().cpu()
     return to_uint8(out.expand(3, -1, -1) if out.shape[0] == 1 else out)
 

@@ -36,6 +36,10 @@ METRICS: dict[str, MetricSpec] = {
                           "valid windows, window min(11,H,W), clip 0", paired=True),
     "ms_ssim_diversity": MetricSpec(lambda ctx: ssim.PairDiversity(), ("fake_b",), {"ms_ssim_diversity": False},
                                     "ms_ssim_diversity-v2: mean ms_ssim-v2 of fake pairs (0,1),(2,3),..."),
+    "latent_diversity": MetricSpec(lambda ctx: MeanOf(ssim.latent_ms_ssim, "latent_ms_ssim"), ("fake_b_latents",),
+                                   {"latent_ms_ssim": False},
+                                   "latent_diversity-v1: per label map, mean ms_ssim-v2 over the pairs of its outputs "
+                                   "for K prior latents (multimodal recipes), then averaged"),
     "l1": MetricSpec(lambda ctx: MeanOf(pixel.l1, "l1"), ("fake_b", "b"), {"l1": False},
                      "l1-v1: mean |fake-real| on the [-1,1] scale, per image then averaged", paired=True),
     "psnr": MetricSpec(lambda ctx: MeanOf(pixel.psnr, "psnr"), ("fake_b", "b"), {"psnr": True},

@@ -181,3 +181,23 @@ class PairDiversity:
         if not self.count:
             raise ValueError("ms_ssim_diversity: needs at least 2 images")
         return {self.name: self.total / self.count}
+
+
+def latent_ms_ssim(latents: Tensor, *, data_range: float = 2.0) -> Tensor:
+    """Per item, the mean MS-SSIM over every pair of its K outputs (one label map, K latents); lower = more
+    diverse. The multimodal protocol of BicycleGAN (Zhu et al. 2017) and SPADE's VAE with MS-SSIM as the
+    similarity.
+
+    Args:
+        latents: float (N, K, C, H, W) in [-1, 1], K >= 2 outputs per item.
+
+    Returns:
+        float (N,) in [0, 1].
+    """
+    if latents.ndim != 5 or latents.shape[1] < 2:
+        raise ValueError(f"latents: expected (N, K >= 2, C, H, W), got {tuple(latents.shape)}")
+    n, k = latents.shape[:2]
+    check_images(latents.flatten(0, 1), "latents", data_range=data_range)
+    i, j = torch.triu_indices(k, k, 1)
+    x, y = latents[:, i].flatten(0, 1), latents[:, j].flatten(0, 1)
+    return ms_ssim(x, y, data_range=data_range).view(n, -1).mean(1)

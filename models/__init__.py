@@ -14,7 +14,9 @@ from torch import Tensor, nn
 from models.contract import DataFacts, Progress, View
 from models.cyclegan import CycleGAN
 from models.pix2pix import Pix2Pix
+from models.pix2pixhd import Pix2PixHD
 from models.progan import ProGAN
+from models.spade import Spade
 from models.toy import ToyGAN
 
 
@@ -46,12 +48,18 @@ class Recipe(Protocol):
             the same name replaces: Progressive GAN gives the real images at its current level as `b`);
             images float NCHW in [-1, 1], clamped by the recipe; no gradients.
 
+    Optional, class-level:
+        weights(cfg) -> {name: path} of local weight files the config reads ("" = not given: the runner leaves
+            the run out and says which `--weights NAME=PATH` it needs; nothing is downloaded).
+
     Optional (the loop uses the default when a recipe does not define it):
         trainable(t) -> set of net names trained now (staged training); default: all nets.
         batch_size(t) -> minibatch at this progress, or None for train.batch_size.
         state_dict() / load_state_dict(state): non-net state (CycleGAN's image pool), checkpointed.
         describe(t) -> diagnostics for runs.csv: receptive fields, current resolution, fade-in alpha.
         phase(t) -> a name of the training phase ("16px-fade"); the loop draws a sample grid when it changes.
+        multimodal: True where one input gives many outputs (a latent each: SPADE's VAE); the Playground shows
+            several, each translated under its own seed.
 
     The loop order per iteration is train.phases (("d", "g") for pix2pix); a group that repeats gets a
     fresh batch and a fresh forward (("d",) * 5 + ("g",) steps a critic five times per G step).
@@ -82,6 +90,7 @@ class Recipe(Protocol):
     def translate(self, batch: dict[str, Tensor], t: Progress) -> dict[str, Tensor]: ...
 
 
-RECIPES: dict[str, type] = {"pix2pix": Pix2Pix, "cyclegan": CycleGAN, "progan": ProGAN, "toy": ToyGAN}
+RECIPES: dict[str, type] = {"pix2pix": Pix2Pix, "cyclegan": CycleGAN, "progan": ProGAN, "toy": ToyGAN,
+                            "pix2pixhd": Pix2PixHD, "spade": Spade}  # fmt: skip
 
 __all__ = ["RECIPES", "DataFacts", "Progress", "Recipe"]

@@ -78,3 +78,44 @@ def bn_state(net: nn.Module) -> list[torch.Tensor]:
 def restore_buffers(net: nn.Module, saved: list[torch.Tensor]) -> None:
     for b, s in zip(net.buffers(), saved):
         b.copy_(s)
+
+
+def one_hot(label: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Label map int64 (N, H, W) -> float (N, n_classes, H, W); ignored pixels (255, any id >= n_classes) are all
+    zeros, as pix2pixHD / SPADE's scatter_ of label ids (whose ignore id is a class of its own there)."""
+    valid = (label >= 0) & (label < n_classes)
+    out = torch.nn.functional.one_hot(torch.where(valid, label, 0), n_classes).permute(0, 3, 1, 2).float()
+    return out * valid[:, None]
+
+
+def instance_edges(inst: torch.Tensor) -> torch.Tensor:
+    """pix2pixHD / SPADE `get_edges`: 1 where a pixel's instance id differs from its right, left, lower or upper
+    neighbour. Instance map int (N, H, W) -> float (N, 1, H, W)."""
+    t = inst[:, None]
+    edge = torch.zeros_like(t, dtype=torch.bool)
+    dx, dy = t[..., :, 1:] != t[..., :, :-1], t[..., 1:, :] != t[..., :-1, :]
+    edge[..., :, 1:] |= dx
+    edge[..., :, :-1] |= dx
+    edge[..., 1:, :] |= dy
+    edge[..., :-1, :] |= dy
+    return edge.float()
+
+
+def semantic_input(batch: dict, n_classes: int, edges: bool, scale: float = 1.0) -> torch.Tensor:
+    """The semantic input of pix2pixHD and SPADE: the one-hot label map plus (with `edges`) the instance-boundary
+    channel; data without label classes (sketches, aligned folders) give their input image `a` instead.
+    `scale` < 1 resizes the maps nearest first (their loader at the lower resolution), the image bilinearly."""
+    if not n_classes:
+        a = batch["a"]
+        return a if scale == 1 else torch.nn.functional.interpolate(a, scale_factor=scale, mode="bilinear",
+                                                                    antialias=True)  # fmt: skip
+
+    def resized(m: torch.Tensor) -> torch.Tensor:
+        if scale == 1:
+            return m
+        return torch.nn.functional.interpolate(m[:, None].float(), scale_factor=scale, mode="nearest")[:, 0].long()
+
+    parts = [one_hot(resized(batch["label"]), n_classes)]
+    if edges:
+        parts.append(instance_edges(resized(batch["instance"])))
+    return torch.cat(parts, 1)

@@ -8,7 +8,12 @@ then G step. `eval_mode` False (default, as the paper) keeps dropout on and uses
 test time, so outputs are stochastic and depend on the test batch; True uses running statistics and
 no dropout. Running statistics touched by test-time forward passes are restored afterwards.
 Deviations: `kernel` other than 4 is an extension (padding (k-1)//2); `skips=False` is the paper's
-encoder-decoder (no concatenations; the reference has no such switch).
+encoder-decoder (no concatenations; the reference has no such switch). Variants of Hu, Wang and Wang's report
+(no reference code; our reading of its text): `hierarchical` (HierarchicalUNet: a "global" U-Net on the input
+2x2-average-pooled, a "local" U-Net at full size on the input concatenated with the bilinearly upsampled global
+output, whose output is added to it as a residual; trained end to end by the pix2pix objective on the sum),
+`kernel` 2 (stride-2 2x2 convs, no padding), and the D kind "stride16" (four stride-2 4x4 convs, then a 3x3
+conv: one logit per 16 x 16 px, a 16 x 16 map at 256 px).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from models.contract import DataFacts, Progress
@@ -32,11 +38,12 @@ class UNetConfig:
     kernel: int = 4
     norm: Norm = "batch"
     dropout: bool = True  # 0.5 in the (num_downs - 5) middle up blocks
+    hierarchical: bool = False  # HierarchicalUNet: global U-Net at half size + residual local U-Net
 
 
 @dataclass(frozen=True)
 class PatchDConfig:
-    kind: Literal["patch", "pixel"] = "patch"  # "pixel" = 1x1 PixelGAN
+    kind: Literal["patch", "pixel", "stride16"] = "patch"  # "pixel" = 1x1 PixelGAN; "stride16": size/16 map
     n_layers: int = 3  # receptive field: 1->16, 2->34, 3->70, 4->142, 5->286 px
     ndf: int = 64
     norm: Norm = "batch"
@@ -102,6 +109,25 @@ class UNetGenerator(nn.Module):
         return self.model(x)
 
 
+class HierarchicalUNet(nn.Module):
+    """Hu, Wang and Wang's hierarchical generator: out = up(global(down(x))) + local([x, up(global(down(x)))])."""
+
+    def __init__(self, in_ch: int = 3, out_ch: int = 3, num_downs: int = 8, ngf: int = 64, skips: bool = True,
+                 kernel: int = 4, norm: Norm = "batch", dropout: bool = True):  # fmt: skip
+        super().__init__()
+        if num_downs < 6:
+            raise ValueError(f"the hierarchical U-Net's global net has num_downs - 1 levels (>= 5): num_downs must be "
+                             f">= 6, got {num_downs}")  # fmt: skip
+        self.num_downs = num_downs
+        self.global_net = UNetGenerator(in_ch, out_ch, num_downs - 1, ngf, skips, kernel, norm, dropout)
+        self.local_net = UNetGenerator(in_ch + out_ch, out_ch, num_downs, ngf, skips, kernel, norm, dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        coarse = F.interpolate(self.global_net(F.avg_pool2d(x, 2)), scale_factor=2, mode="bilinear",
+                               align_corners=False)  # fmt: skip
+        return coarse + self.local_net(torch.cat([x, coarse], 1))
+
+
 class PatchDiscriminator(nn.Module):
     """PatchGAN (reference NLayerDiscriminator): logits per patch, no sigmoid."""
 
@@ -116,6 +142,24 @@ class PatchDiscriminator(nn.Module):
             layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride, 1, bias=bias), norm_layer(norm, ndf * mult),
                        nn.LeakyReLU(0.2, True)]  # fmt: skip
         layers.append(nn.Conv2d(ndf * mult, 1, 4, 1, 1))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(x)
+
+
+class Stride16Discriminator(nn.Module):
+    """A PatchGAN with one logit per 16 x 16 px: four stride-2 4x4 convs (C64-C128-C256-C512 at ndf 64), then
+    a 3x3 conv to 1 channel (a 16 x 16 map at 256 px)."""
+
+    def __init__(self, in_ch: int = 6, ndf: int = 64, norm: Norm = "batch"):
+        super().__init__()
+        bias = norm != "batch"
+        layers = [nn.Conv2d(in_ch, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        for n in range(1, 4):
+            layers += [nn.Conv2d(ndf * 2 ** (n - 1), ndf * 2**n, 4, 2, 1, bias=bias), norm_layer(norm, ndf * 2**n),
+                       nn.LeakyReLU(0.2, True)]  # fmt: skip
+        layers.append(nn.Conv2d(ndf * 8, 1, 3, 1, 1))
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -154,7 +198,8 @@ class Pix2Pix:
         self.cfg = cfg
         g, d = cfg.g, cfg.d
         in_ch, out_ch = facts.channels_a, facts.channels_b
-        G = UNetGenerator(in_ch, out_ch, g.num_downs, g.ngf, g.skips, g.kernel, g.norm, g.dropout)
+        net = HierarchicalUNet if g.hierarchical else UNetGenerator
+        G = net(in_ch, out_ch, g.num_downs, g.ngf, g.skips, g.kernel, g.norm, g.dropout)
         self.nets: dict[str, nn.Module] = {"G": init_weights(G)}
         self.groups: dict[str, tuple[str, ...]] = {"g": ("G",)}
         self.ema: dict[str, str] = {}
@@ -162,6 +207,7 @@ class Pix2Pix:
         if cfg.loss != "l1":
             d_in = out_ch + (in_ch if cfg.loss.endswith("cgan") else 0)
             D = PixelDiscriminator(d_in, d.ndf, d.norm) if d.kind == "pixel" else \
+                Stride16Discriminator(d_in, d.ndf, d.norm) if d.kind == "stride16" else \
                 PatchDiscriminator(d_in, d.ndf, d.n_layers, d.norm)  # fmt: skip
             self.nets["D"] = init_weights(D)
             self.groups["d"] = ("D",)

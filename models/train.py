@@ -412,10 +412,12 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, evaluator=N
     if main:
         ckpt.save(eng.state_dict(recipe, t, stream), path)
     values = evaluate(t, final=True)
-    log.evaluation(t, log.stability(), {}, split="train")  # gradient-norm spikes and spread, from losses.csv
+    params = {f"params/{k}": sum(p.numel() for p in n.parameters()) for k, n in recipe.nets.items()}
+    cost = {"params_m": sum(params.values()) / 1e6} | ({"train_images_per_s": trained / wall} if trained else {})
+    log.evaluation(t, log.stability() | cost, {}, split="train")  # gradient-norm spikes and spread; what a run costs
     describe = getattr(recipe, "describe", None)
     return {"device": str(eng.device), "amp": eng.amp, "channels_last": eng.channels_last, "train_seconds": wall,
-            "train_images_per_s": trained / wall if trained else float("nan"), "metrics": values,
+            "train_images_per_s": trained / wall if trained else float("nan"), "metrics": values, **params,
             "steps": t.step, "images": t.images, "protocols": evaluator.protocols if evaluator else {},
             **(describe(t) if describe else {})}  # fmt: skip
 

@@ -83,14 +83,18 @@ def to_uint8(image: Tensor) -> np.ndarray:
     return image.detach().float().cpu().add(1).mul(127.5).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
 
 
+MAPS = ("label", "instance")  # integer maps of an item (NHW): resized nearest, cropped and flipped with the images
+
+
 def resize_item(item: dict, size: int) -> dict:
-    """Resize images (bilinear, antialiased) and labels (nearest) of an item to (size, size)."""
+    """Resize images (bilinear, antialiased) and label / instance maps (nearest) of an item to (size, size)."""
     out = dict(item)
     for key in ("a", "b"):
         if key in out and out[key].shape[-2:] != (size, size):
             out[key] = TF.resize(out[key], [size, size], antialias=True)
-    if "label" in out and out["label"].shape[-2:] != (size, size):
-        out["label"] = TF.resize(out["label"][None], [size, size], TF.InterpolationMode.NEAREST_EXACT)[0]
+    for key in MAPS:
+        if key in out and out[key].shape[-2:] != (size, size):
+            out[key] = TF.resize(out[key][None], [size, size], TF.InterpolationMode.NEAREST_EXACT)[0]
     return out
 
 
@@ -101,7 +105,7 @@ def jitter(item: dict, size: int, generator: torch.Generator | None = None) -> d
     top, left = (int(v) for v in torch.randint(0, load - size + 1, (2,), generator=generator))
     flip = bool(torch.rand((), generator=generator) < 0.5)
     out = dict(item)
-    for key in ("a", "b", "label"):
+    for key in ("a", "b", *MAPS):
         if key in out:
             v = out[key][..., top : top + size, left : left + size]
             out[key] = v.flip(-1) if flip else v
@@ -192,14 +196,15 @@ class _Base(Dataset):
         native = getattr(self, "native_size", None)
         return DataFacts(channels_a=item["a"].shape[0] if "a" in item else 0, channels_b=item["b"].shape[0],
                          n_classes=self.n_classes, size=self.cfg.size, view=self.view,
-                         shape=tuple(item["b"].shape), native=tuple(native()) if native else None)  # fmt: skip
+                         shape=tuple(item["b"].shape), native=tuple(native()) if native else None,
+                         instances="instance" in item)  # fmt: skip
 
     def validate(self) -> None:
         """Cheap structural check of every file (header and size, no full decode); DatasetError names the file."""
 
     def _finish(self, item: dict) -> dict:
         if self.view == "unconditional":
-            item = {k: v for k, v in item.items() if k not in ("a", "label")}
+            item = {k: v for k, v in item.items() if k not in ("a", *MAPS)}
         return jitter(item, self.cfg.size) if self.augment else resize_item(item, self.cfg.size)
 
     def _unpaired(self, item: dict, b: Tensor) -> dict:
@@ -224,7 +229,7 @@ class SyntheticScenes(_Base):
             raise DatasetError(f"synthetic_scenes: split {split!r} is empty (n_{split}={counts[split]})")
         self.sketches = cfg.name == "synthetic_sketches"
         self.identity = f"{cfg.name}-v1-seed{cfg.seed}-{cfg.n_train}-{cfg.n_val}-{cfg.n_test}"
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]] = {}
 
     def __len__(self) -> int:
         return self.count
@@ -233,25 +238,27 @@ class SyntheticScenes(_Base):
     def drawing(self) -> str:
         return "sketch" if self.sketches and self.view != "unconditional" else super().drawing
 
-    def scene(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """(label, photo, sketch or None) of one scene."""
+    def scene(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """(label, photo, sketch or None, instance map or None) of one scene."""
         if index not in self._cache:
-            if self.sketches:
-                label, sketch, photo = render_sketch(self.cfg.seed, index, self.cfg.size)
+            if self.sketches:  # a drawing is the input: no instance map
+                (label, sketch, photo), inst = render_sketch(self.cfg.seed, index, self.cfg.size), None
             else:
-                (label, photo), sketch = synthetic.render_scene(self.cfg.seed, index, self.cfg.size), None
-            self._cache[index] = (label, photo, sketch)
+                (label, photo, inst, _), sketch = synthetic.render_instances(self.cfg.seed, index, self.cfg.size), None
+            self._cache[index] = (label, photo, sketch, inst)
         return self._cache[index]
 
     def __getitem__(self, i: int) -> dict:
         if not 0 <= i < self.count:
             raise IndexError(i)
         index = self.start + i
-        label, photo, sketch = self.scene(index)
+        label, photo, sketch, inst = self.scene(index)
         item = {"b": to_tensor(photo), "index": torch.tensor(index)}
         if self.view != "unconditional":
             a = sketch if self.sketches else synthetic.colorize(label)
             item["a"], item["label"] = to_tensor(a), torch.from_numpy(label)
+            if inst is not None:
+                item["instance"] = torch.from_numpy(inst.astype(np.int64))
         if self.view == "unpaired":  # B from the other half of the split, at random: never the pair of A
             j = self.start + self.count + int(torch.randint(self.count, ()))
             return self._unpaired(item, to_tensor(self.scene(j)[1]))

@@ -124,6 +124,13 @@ class Cityscapes(_Base):
         label = CITYSCAPES_TRAIN_IDS[label_ids]
         item = {"a": to_tensor(synthetic.colorize(label, CITYSCAPES_COLORS)), "b": to_tensor(photo),
                 "label": torch.from_numpy(label), "index": torch.tensor(i)}  # fmt: skip
+        inst_path = label_path.with_name(label_path.name.replace("_labelIds", "_instanceIds"))
+        if inst_path.exists():  # pix2pixHD / SPADE draw instance boundaries from it
+            inst = _read_label(inst_path)
+            if inst.shape != label_ids.shape:
+                raise DatasetError(f"{inst_path}: instance map of shape {inst.shape} does not match its label map "
+                                   f"{label_ids.shape}")  # fmt: skip
+            item["instance"] = torch.from_numpy(inst.astype(np.int64))
         if self.view == "unpaired":  # labels of A, the photo of another scene
             other = read_image(self.photos[int(torch.randint(len(self), ()))])
             return self._unpaired({k: v for k, v in item.items() if k != "b"}, to_tensor(other))

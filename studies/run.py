@@ -33,7 +33,7 @@ from studies.collect import collect, run_protocols, study_lock
 from studies.collect import statuses as run_statuses
 from studies.data import DatasetError
 from studies.execute import PreflightError, Segmenters, ceiling, preflight, rescore_one, run_one
-from studies.spec import ConfigError, Study, flatten, parse_set
+from studies.spec import ConfigError, Study, flatten, override, parse_set
 
 CEILING = R.CEILING
 HERE = Path(__file__).parent
@@ -191,13 +191,53 @@ def parse_args(argv=None) -> argparse.Namespace:
     c.add_argument("--status", action="store_true", help="each run's state from its directory and its job")
     p.add_argument("--list", action="store_true", help="list studies and profiles")
     p.add_argument("--inception-weights", help="local Inception-v3 weights for FID/KID (never downloaded)")
+    p.add_argument("--weights", action="append", default=[], metavar="NAME=PATH",
+                   help="a local weight file, never downloaded: vgg19=PATH (the perceptual loss of pix2pixHD and "
+                   "SPADE; torchvision's vgg19-*.pth), inception=PATH (FID/KID); repeatable")  # fmt: skip
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
 
 
+WEIGHTS = {"vgg19": "model.vgg_weights", "inception": "eval.inception_weights"}  # --weights NAME -> config field
+
+
+def parse_weights(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not path:
+            raise ConfigError(f"--weights expects NAME=PATH, got {item!r}")
+        if name not in WEIGHTS:
+            raise ConfigError(f"--weights: unknown weights {name!r}; known: {', '.join(WEIGHTS)}")
+        out[name] = path
+    return out
+
+
+def with_weights(runs: list, weights: dict[str, str]) -> list:
+    """Each run with the weight files its recipe reads (recipe `weights(cfg)`, optional in the contract); a run
+    that needs one not given is left out, with a line saying which file it needs (nothing is downloaded)."""
+    kept = []
+    for run_id, variant, seed, spec in runs:
+        if "vgg19" in weights and hasattr(spec.model, "vgg_weights"):
+            spec = override(spec, WEIGHTS["vgg19"], weights["vgg19"])
+        needs = getattr(spec.recipe_cls, "weights", lambda cfg: {})(spec.model)
+        missing = [name for name, path in needs.items() if not path]
+        if missing:
+            print(f"[{run_id}] skipped: needs {', '.join(missing)} weights (--weights {missing[0]}=PATH; ganbench "
+                  "never downloads weights)")  # fmt: skip
+            continue
+        kept.append((run_id, variant, seed, spec))
+    if runs and not kept:
+        raise ConfigError("every selected run needs a weight file that was not given (see the lines above)")
+    return kept
+
+
 def select_runs(study: Study, args) -> list:
-    """The runs the flags ask for; ConfigError on a bad seed list, run id or shard."""
+    """The runs the flags ask for; ConfigError on a bad seed list, run id, shard or --weights."""
     sets = dict(parse_set(s) for s in args.set)
+    weights = parse_weights(getattr(args, "weights", []))
+    if "inception" in weights:
+        sets[WEIGHTS["inception"]] = weights["inception"]
     for flag, key in (
         ("data", "data.name"),
         ("device", "train.device"),
@@ -224,6 +264,7 @@ def select_runs(study: Study, args) -> list:
         if not m or int(m[2]) == 0 or int(m[1]) >= int(m[2]):
             raise ConfigError(f"--shard expects i/n with 0 <= i < n, got {args.shard!r}")
         runs = runs[int(m[1]) :: int(m[2])]
+    runs = with_weights(runs, weights)
     for *_, spec in runs:
         resolve_device(spec.train.device)  # DeviceUnavailable before anything is built
     return runs

@@ -211,7 +211,14 @@ def spec_from_config(config: dict) -> RunSpec:
     return dataclasses.replace(from_dict(RunSpec, {"recipe": recipe, **rest}), model=model)
 
 
-NOT_IDENTITY = {"train.device", "train.log_every", "train.ckpt_every", "train.sample_every", "train.compile"}
+NOT_IDENTITY = {
+    "train.device",
+    "train.log_every",
+    "train.ckpt_every",
+    "train.sample_every",
+    "train.compile",
+    "model.vgg_weights",
+}  # where a weight file lies; its checksum is recorded (runs.csv vgg19_sha256)
 
 
 def identity(spec: RunSpec) -> dict[str, str]:

@@ -212,6 +212,20 @@ def test_cityscapes(cityscapes):
     assert (item["label"][:, :7] == 0).all()
 
 
+def test_cityscapes_instance_maps_travel_with_the_labels(cityscapes):
+    ds = make_dataset(DataConfig(name=str(cityscapes), size=32), "val")
+    assert "instance" not in ds[0] and not ds.facts().instances  # no *_instanceIds.png: no instance channel
+    inst = np.array([[7, 26001, 26002, 23]] * 4, dtype=np.uint16).repeat(10, 0).repeat(10, 1)
+    for name in ("aachen_000000_000019", "aachen_000001_000019"):  # Cityscapes: 16-bit PNGs, class x 1000 + k
+        Image.fromarray(inst).save(cityscapes / "gtFine/val/aachen" / f"{name}_gtFine_instanceIds.png")
+    item = ds[0]
+    assert ds.facts().instances and item["instance"].shape == item["label"].shape == (32, 32)
+    assert set(item["instance"].unique().tolist()) == {7, 26001, 26002, 23}
+    Image.fromarray(inst[:20]).save(cityscapes / "gtFine/val/aachen/aachen_000001_000019_gtFine_instanceIds.png")
+    with pytest.raises(DatasetError, match=r"000001_000019_gtFine_instanceIds\.png: instance map of shape \(20, 40\)"):
+        ds[1]
+
+
 def test_cityscapes_errors(cityscapes):
     lbl = cityscapes / "gtFine/val/aachen/aachen_000001_000019_gtFine_labelIds.png"
     _save(lbl, np.zeros((20, 40), np.uint8))

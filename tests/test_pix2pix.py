@@ -7,6 +7,7 @@ from models.contract import DataFacts, Progress
 from models.layers import count_parameters, receptive_field
 from models.losses import gan_loss
 from models.pix2pix import (
+    PatchDConfig,
     PatchDiscriminator,
     Pix2Pix,
     Pix2PixConfig,
@@ -114,3 +115,40 @@ def test_eval_mode_switch_and_buffers_restored():
     fake = r_eval.translate(batch, T0)["fake_b"]
     assert torch.equal(r_eval.translate(batch, T0)["fake_b"], fake)  # running stats, no dropout
     assert torch.equal(r_eval.translate({"a": batch["a"][:1]}, T0)["fake_b"], fake[:1])  # batch-independent
+
+
+# --- Hu, Wang and Wang's variants ---------------------------------------------------------------
+
+
+def test_hierarchical_unet_adds_a_local_residual_to_the_upsampled_global_output():
+    from models.pix2pix import HierarchicalUNet
+
+    G = HierarchicalUNet(3, 3, num_downs=6, ngf=4).eval()  # no dropout: two passes agree
+    assert G.global_net.num_downs == 5 and G.local_net.num_downs == 6
+    assert G.local_net.model.model[0].in_channels == 3 + 3  # the input and the upsampled global output
+    x = torch.randn(2, 3, 64, 64)
+    seen = []
+    G.global_net.register_forward_hook(lambda m, i, o: seen.append((i[0].shape, o)))
+    y = G(x)
+    assert y.shape == x.shape and seen[0][0] == (2, 3, 32, 32)  # the global net sees the half-size input
+    coarse = torch.nn.functional.interpolate(seen[0][1], scale_factor=2, mode="bilinear", align_corners=False)
+    assert torch.allclose(y - coarse, G.local_net(torch.cat([x, coarse], 1)), atol=1e-6)
+    with pytest.raises(ValueError, match="num_downs must be >= 6"):
+        HierarchicalUNet(3, 3, num_downs=5)
+
+
+def test_kernel_2_unet_and_the_stride_16_discriminator():
+    from models.pix2pix import Stride16Discriminator
+
+    G = UNetGenerator(3, 3, 6, 4, kernel=2)
+    assert G(torch.randn(1, 3, 64, 64)).shape == (1, 3, 64, 64)
+    convs = [m for m in G.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)]
+    assert all(m.kernel_size == (2, 2) for m in convs)
+    D = Stride16Discriminator(6, ndf=4)
+    assert D(torch.randn(1, 6, 256, 256)).shape == (1, 1, 16, 16)  # the report's 16 x 16 map at 256 px
+    assert D(torch.randn(1, 6, 64, 64)).shape == (1, 1, 4, 4)
+    assert receptive_field(D) == 78
+    r = Pix2Pix(Pix2PixConfig(g=UNetConfig(num_downs=6, ngf=4, hierarchical=True), d=PatchDConfig(kind="stride16",
+                                                                                                  ndf=4)),
+                DataFacts(3, 3, 8, 64, "paired"))  # fmt: skip
+    assert type(r.nets["G"]).__name__ == "HierarchicalUNet" and isinstance(r.nets["D"], Stride16Discriminator)

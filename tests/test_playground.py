@@ -259,3 +259,30 @@ def test_a_cityscapes_run_gets_its_19_class_palette(tmp_path, monkeypatch):
     at = _page(out, monkeypatch, "ablation_patchgan")
     assert not at.error and at.radio(key="pg_class").options == list(CITYSCAPES_CLASSES)
     assert _captions(at) == ["70x70-s0"]
+
+
+def test_label_map_recipes_and_a_multimodal_run_translate_drawings(tmp_path, monkeypatch):
+    """pix2pixHD and SPADE read the drawing's label map and instance map; SPADE + VAE gives one photo per latent,
+    the same one each time, and the page shows several."""
+    out = tmp_path / "runs"
+    only = "pix2pixHD (global)-s0,SPADE + VAE-s0"
+    assert runner.main(["labels2photo_generators", *FAST[:-2], "--only", only, "--out", str(out)]) == 0
+    hd = P.open_run(out / "labels2photo_generators" / "pix2pixHD (global)-s0")
+    drawing = P.blank("labels", hd.size, COLORS[0])
+    drawing[40:, :] = COLORS[2]  # road below the sky
+    drawing[44:52, 10:20] = COLORS[5]  # two cars: two instances of one class
+    drawing[44:52, 30:40] = COLORS[5]
+    batch = P.as_batch(hd, drawing)
+    label, inst = batch["label"][0].numpy(), batch["instance"][0].numpy()
+    assert set(np.unique(label)) == {0, 2, 5} and (label[45, 12], label[45, 32], label[0, 0]) == (5, 5, 0)
+    assert inst[45, 12] != inst[45, 32] and len(np.unique(inst)) == 4  # sky, road, car, car
+    assert not hd.multimodal and P.translate(hd, drawing).shape == (hd.size, hd.size, 3)
+    vae = P.open_run(out / "labels2photo_generators" / "SPADE + VAE-s0")
+    assert vae.multimodal
+    state = torch.random.get_rng_state()
+    first, again, other = P.translate(vae, drawing, 0), P.translate(vae, drawing, 0), P.translate(vae, drawing, 1)
+    assert np.array_equal(first, again) and torch.equal(state, torch.random.get_rng_state())
+    assert not np.array_equal(first, other)
+    at = _page(out, monkeypatch, "labels2photo_generators")
+    assert not at.error
+    assert _captions(at) == ["pix2pixHD (global)-s0"] + [f"SPADE + VAE-s0 (z {z})" for z in (1, 2, 3)]

@@ -18,6 +18,7 @@ from dashboard import playground as P
 from dashboard import state
 
 CANVAS_PX = 256  # about what the canvas shows: the runs' resolution times the largest integer that fits
+LATENTS = 3  # outputs shown per drawing for a multimodal run, each from its own prior latent
 
 
 @st.cache_resource(max_entries=32, show_spinner="Loading the run ...")
@@ -35,10 +36,10 @@ def _stamp(run_dir: Path) -> tuple:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _translate(run_dir: str, stamp: tuple, drawing: bytes, size: int) -> np.ndarray | str:
+def _translate(run_dir: str, stamp: tuple, drawing: bytes, size: int, latent: int = 0) -> np.ndarray | str:
     model = _open(run_dir, stamp)
     try:
-        return P.translate(model, np.frombuffer(drawing, np.uint8).reshape(size, size, 3))
+        return P.translate(model, np.frombuffer(drawing, np.uint8).reshape(size, size, 3), latent)
     except Exception as e:  # noqa: BLE001 - e.g. a net that loads but does not run on this input
         return f"{Path(run_dir).name}: translating failed ({type(e).__name__}: {e})"
 
@@ -163,9 +164,12 @@ with left:
 
 outputs: dict[str, np.ndarray] = {}
 with right:
-    tiles = [("input", drawing)] + [(r, _translate(str(state.runs_dir() / study / r),
-                                                   _stamp(state.runs_dir() / study / r), drawing.tobytes(), size))
-                                    for r in models]  # fmt: skip
+    tiles = [("input", drawing)]
+    for r, model in models.items():  # a multimodal run (SPADE + VAE): LATENTS outputs, one per latent
+        for z in range(LATENTS if model.multimodal else 1):
+            name = f"{r} (z {z + 1})" if model.multimodal else r
+            tiles.append((name, _translate(str(state.runs_dir() / study / r), _stamp(state.runs_dir() / study / r),
+                                           drawing.tobytes(), size, z)))  # fmt: skip
     for i, (name, image) in enumerate(tiles):
         if i % 3 == 0:
             cols = st.columns(3)

@@ -1,0 +1,84 @@
+"""VGG19 perceptual loss of pix2pixHD and SPADE, from a local weight file only (never downloaded).
+
+Wang et al. 2018 (pix2pixHD, arXiv:1711.11585) models/networks.py `Vgg19` / `VGGLoss`, used unchanged by
+Park et al. 2019 (SPADE, arXiv:1903.07291) models/networks/architecture.py and loss.py: the torchvision VGG19
+`features` up to relu5_1 (indices 0-29; 12,944,960 parameters) cut into five slices ending at relu1_1,
+relu2_1, relu3_1, relu4_1 and relu5_1; the loss is sum_i w_i * L1(f_i(fake), f_i(real).detach()) with
+w = (1/32, 1/16, 1/8, 1/4, 1). As both references, images go in on their [-1, 1] scale, without ImageNet
+normalisation. The network is built by torchvision (`vgg.make_layers` with the VGG19 configuration); its
+weights come only from `path` (torchvision's `vgg19-*.pth`, the whole model or its `features` alone), loaded
+with weights_only=True; `sha256` identifies the file in runs.csv.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchvision.models import vgg as tv_vgg
+
+SLICES = (2, 7, 12, 21, 30)  # ends of the five slices in vgg19.features: relu1_1 ... relu5_1
+LAYER_WEIGHTS = (1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0)
+VGG19_CONV5_1_PARAMETERS = 12_944_960
+
+
+class WeightsError(ValueError):
+    """A weight file is missing, unreadable or does not hold the network's tensors; the message names it."""
+
+
+def vgg19_features() -> nn.Sequential:
+    """torchvision's VGG19 `features`, indices 0-29 (through relu5_1), randomly initialised."""
+    return tv_vgg.make_layers(tv_vgg.cfgs["E"], batch_norm=False)[: SLICES[-1]]
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_vgg19(path: str | Path) -> nn.Sequential:
+    """The features net with the weights of `path`; WeightsError names the file and what is wrong with it."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: VGG19 weight file not found (ganbench never downloads weights)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - pickle, zip and format errors all mean "not a weight file"
+        raise WeightsError(f"{path}: not a readable PyTorch weight file ({type(e).__name__}: {e})") from None
+    if not isinstance(state, dict):
+        raise WeightsError(f"{path}: holds a {type(state).__name__}, not a state dict")
+    net = vgg19_features()
+    prefix = "features." if any(k.startswith("features.") for k in state) else ""
+    wanted = {k: f"{prefix}{k}" for k in net.state_dict()}
+    missing = [src for src in wanted.values() if src not in state]
+    if missing:
+        raise WeightsError(f"{path}: not VGG19 weights (missing {', '.join(missing[:3])}"
+                           f"{' ...' if len(missing) > 3 else ''})")  # fmt: skip
+    try:
+        net.load_state_dict({k: state[src] for k, src in wanted.items()})
+    except RuntimeError as e:
+        raise WeightsError(f"{path}: VGG19 tensors of the wrong shape ({str(e).splitlines()[-1].strip()})") from None
+    return net
+
+
+class VGGLoss(nn.Module):
+    """pix2pixHD's VGGLoss: weighted L1 between the five relu_1 feature maps of fake and (detached) real."""
+
+    def __init__(self, features: nn.Sequential):
+        super().__init__()
+        bounds = (0, *SLICES)
+        self.slices = nn.ModuleList(features[a:b] for a, b in zip(bounds, bounds[1:]))
+        self.requires_grad_(False)
+
+    def forward(self, fake: Tensor, real: Tensor) -> Tensor:
+        loss, x, y = fake.new_zeros(()), fake, real
+        for w, block in zip(LAYER_WEIGHTS, self.slices):
+            x, y = block(x), block(y)
+            loss = loss + w * F.l1_loss(x, y.detach())
+        return loss
