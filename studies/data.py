@@ -245,7 +245,8 @@ class SyntheticScenes(_Base):
                 (label, sketch, photo), inst = render_sketch(self.cfg.seed, index, self.cfg.size), None
             else:
                 (label, photo, inst, _), sketch = synthetic.render_instances(self.cfg.seed, index, self.cfg.size), None
-            self._cache[index] = (label, photo, sketch, inst)
+            inst = inst.astype(np.int32) if inst is not None else None  # compact: each DataLoader worker keeps one
+            self._cache[index] = (label.astype(np.uint8), photo, sketch, inst)
         return self._cache[index]
 
     def __getitem__(self, i: int) -> dict:
@@ -256,7 +257,7 @@ class SyntheticScenes(_Base):
         item = {"b": to_tensor(photo), "index": torch.tensor(index)}
         if self.view != "unconditional":
             a = sketch if self.sketches else synthetic.colorize(label)
-            item["a"], item["label"] = to_tensor(a), torch.from_numpy(label)
+            item["a"], item["label"] = to_tensor(a), torch.from_numpy(label.astype(np.int64))
             if inst is not None:
                 item["instance"] = torch.from_numpy(inst.astype(np.int64))
         if self.view == "unpaired":  # B from the other half of the split, at random: never the pair of A

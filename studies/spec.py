@@ -217,8 +217,10 @@ NOT_IDENTITY = {
     "train.ckpt_every",
     "train.sample_every",
     "train.compile",
-    "model.vgg_weights",
-}  # where a weight file lies; its checksum is recorded (runs.csv vgg19_sha256)
+    "train.workers",
+    "train.pin_memory",
+    "model.vgg_weights",  # where a weight file lies; its checksum is recorded (runs.csv vgg19_sha256)
+}  # bookkeeping and speed: never changes a result
 
 
 def identity(spec: RunSpec) -> dict[str, str]:

@@ -222,6 +222,42 @@ def test_data_order_replays_from_a_saved_position():
         s.next(100)
 
 
+def test_batches_depend_on_their_position_only_not_on_workers_or_the_training_rng():
+    data = make_dataset(DataConfig(size=32, n_train=8, n_val=2, n_test=4, name="synthetic_scenes"), "train",
+                        augment=True, view="unpaired")  # random crops, flips and a random B per item  # fmt: skip
+
+    def batches(stream, sizes):
+        return [stream.next(bs) for bs in sizes]
+
+    sizes = [3, 3, 3, 4, 4]  # a batch-size change mid-way (a growing recipe's next phase)
+    torch.manual_seed(5)
+    state = torch.random.get_rng_state()
+    inline = batches(DataStream(data, seed=1), sizes)
+    assert torch.equal(state, torch.random.get_rng_state())  # the data drew nothing from the training RNG
+    torch.manual_seed(123)  # another training RNG state: the same batches
+    workers = DataStream(data, seed=1, workers=2)
+    ahead = batches(workers, sizes)
+    workers.close()
+    for a, b in zip(inline, ahead):
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(inline[0]["a"][0], inline[1]["a"][0])  # augmentation still random between batches
+    half = DataStream(data, seed=1, workers=2)
+    batches(half, sizes[:2])
+    resumed = DataStream(data, seed=1, workers=1)
+    resumed.load_state_dict(half.state_dict())
+    half.close()
+    for a, b in zip(inline[2:], batches(resumed, sizes[2:])):
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    resumed.close()
+
+
+def test_training_with_workers_gives_the_same_run(tmp_path):
+    data = make_dataset(DATA, "train", augment=True)
+    train(_pix2pix(), _cfg(images=8), data, tmp_path / "a", progress=False)
+    train(_pix2pix(), _cfg(images=8, workers=2), data, tmp_path / "b", progress=False)
+    assert (tmp_path / "a" / "losses.csv").read_text() == (tmp_path / "b" / "losses.csv").read_text()
+
+
 def test_checkpoints_are_weights_only_and_old_formats_refused(tmp_path):
     train(Tiny(), _cfg(), Vectors(), tmp_path, progress=False)
     path = tmp_path / "checkpoint.pt"
