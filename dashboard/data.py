@@ -166,6 +166,10 @@ def study_table(results: pd.DataFrame, study: str, info: dict | None, stale: dic
     ({variant: "ssim, ms_ssim"}) marks variants scored under an older protocol."""
     df = results[results.study == study]
     final = final_rows(df)
+    extra = (info or {}).get("table_extra", [])  # training diagnostics the study shows as columns (parameters, img/s)
+    if extra:
+        train = final_rows(df, "train")
+        final = pd.concat([final, train[train.metric.isin(extra)]], ignore_index=True)
     rows, intervals = [], intervals or {}
     for variant, g in final.groupby("variant", sort=False):
         cells = {m: intervals.get((variant, m)) or _fmt(v.mean(), v.std()) for m, v in g.groupby("metric").value}

@@ -1,6 +1,6 @@
 """GAN losses as free functions: vanilla (BCE with logits; Goodfellow et al. 2014), LSGAN (Mao et al. 2017),
 hinge (Lim & Ye 2017; Miyato et al. 2018), WGAN (Arjovsky et al. 2017), plus gradient penalty
-(Gulrajani et al. 2017) and feature matching (Wang et al. 2018, pix2pixHD) for the recipes to come.
+(Gulrajani et al. 2017) and multiscale feature matching (Wang et al. 2018, pix2pixHD; SPADE).
 
 `gan_loss(logits, real, kind, for_d)` averages over every output (every patch for a PatchGAN). Hinge
 differs between D (margins) and G (-mean(D(fake))), so it takes `for_d`; the others are symmetric.
@@ -60,6 +60,7 @@ def gradient_penalty(D, real: Tensor, fake: Tensor) -> Tensor:
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
-def feature_matching(feats_fake: list[Tensor], feats_real: list[Tensor]) -> Tensor:
-    """Mean L1 between D's intermediate features of fake and (detached) real inputs."""
-    return sum(F.l1_loss(f, r.detach()) for f, r in zip(feats_fake, feats_real)) / max(len(feats_fake), 1)
+def feature_matching(fake: list[list[Tensor]], real: list[list[Tensor]], weight: float) -> Tensor:
+    """pix2pixHD / SPADE feature matching: over the scales of a multiscale D and each scale's intermediate
+    outputs (all but the last, the logits), weight x L1(fake features, detached real features), summed."""
+    return sum(weight * F.l1_loss(f, r.detach()) for fs, rs in zip(fake, real) for f, r in zip(fs[:-1], rs[:-1]))

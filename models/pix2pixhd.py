@@ -32,7 +32,7 @@ from torch import Tensor, nn
 
 from models.contract import DataFacts, Progress
 from models.layers import init_weights, receptive_field, requires_grad, semantic_input
-from models.losses import gan_loss
+from models.losses import feature_matching, gan_loss
 from models.perceptual import VGGLoss, load_vgg19, sha256
 
 
@@ -170,11 +170,6 @@ class MultiscaleDiscriminator(nn.Module):
             if i < len(self.scales) - 1:
                 x = downsample(x)
         return out
-
-
-def feature_matching(fake: list[list[Tensor]], real: list[list[Tensor]], weight: float) -> Tensor:
-    """Sum over scales and intermediate layers of weight x L1(fake features, detached real features)."""
-    return sum(weight * F.l1_loss(f, r.detach()) for fs, rs in zip(fake, real) for f, r in zip(fs[:-1], rs[:-1]))
 
 
 class Pix2PixHD:

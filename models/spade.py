@@ -35,9 +35,9 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from models.contract import DataFacts, Progress
 from models.layers import requires_grad, semantic_input
-from models.losses import gan_loss
+from models.losses import feature_matching, gan_loss
 from models.perceptual import VGGLoss, load_vgg19, sha256
-from models.pix2pixhd import MultiscaleDiscriminator, feature_matching
+from models.pix2pixhd import MultiscaleDiscriminator
 
 UP_LAYERS = {"normal": 5, "more": 6, "most": 7}
 

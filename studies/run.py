@@ -75,7 +75,8 @@ def write_tables(study: Study, runs: list, out: Path, ceiling_values: dict) -> p
         info = {"name": study.name, "question": study.question, "variants": list(study.variants),
                 "base": _flat(runs[0][3]) if runs else _flat(study.base), "reference_file": study.reference_file,
                 "reference": list(study.reference), "reference_names": study.reference_names,
-                "table_metrics": table_metrics(runs), "claims": [c.__dict__ for c in study.claims]}  # fmt: skip
+                "table_metrics": table_metrics(runs), "table_extra": list(study.table_extra),
+                "claims": [c.__dict__ for c in study.claims]}  # fmt: skip
         R.write_json_atomic(info, study_dir / "study.json")
         try:
             analysis = write_stats(study, results, out)

@@ -20,7 +20,9 @@ def test_local_executor_gives_the_plain_runs_tables(tmp_path, capsys):
     plain, jobs = (pd.read_csv(tmp_path / d / "ablation_patchgan" / "results.csv") for d in ("plain", "jobs"))
     key = ["run_id", "step", "split", "metric"]
     merged = plain.merge(jobs, on=key, suffixes=("_plain", "_jobs"))
-    assert len(merged) == len(plain) == len(jobs) and (merged.value_plain == merged.value_jobs).all()
+    merged = merged[merged.metric != "train_images_per_s"]  # a wall-clock rate: the one value that may differ
+    assert len(plain) == len(jobs) and len(merged) == len(plain) - 4  # 4 runs, one rate each
+    assert (merged.value_plain == merged.value_jobs).all()
     assert runner.main([*SMOKE, "--out", str(tmp_path / "jobs"), "--status"]) == 0
     assert capsys.readouterr().out.split().count("done") == 4
 

@@ -87,3 +87,13 @@ def test_four_panels_sum_each_groups_terms(runs):
     panels = data.four_panels(curves)
     assert set(panels.series) == {"G loss", "D loss", "G grad norm"}  # the fixture logs no d/grad_norm
     assert panels[panels.series == "G loss"].value.tolist() == [40.0, 30.0, 20.0]  # g/l1 only; grad norm excluded
+
+
+def test_study_table_shows_the_training_columns_a_study_names():
+    rows = [["s", f"{v}-s0", v, 0, 10, split, m, val] for v, split, m, val in (
+        ("A", "test", "ssim", 0.5), ("A", "train", "params_m", 7.5), ("A", "train", "d_grad_spikes", 2.0),
+        ("B", "test", "ssim", 0.6), ("B", "train", "params_m", 93.0))]  # fmt: skip
+    results = pd.DataFrame(rows, columns=["study", "run_id", "variant", "seed", "step", "split", "metric", "value"])
+    t = data.study_table(results, "s", {"variants": ["A", "B"], "table_extra": ["params_m"]}).set_index("variant")
+    assert "params_m" in t and "d_grad_spikes" not in t and t.loc["B", "params_m"].startswith("93")
+    assert "params_m" not in data.study_table(results, "s", {"variants": ["A", "B"]})

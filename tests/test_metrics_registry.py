@@ -14,7 +14,8 @@ def _inputs(gen):
     real = (fake + 0.3 * torch.randn(fake.shape, generator=gen)).clamp(-1, 1)
     label = torch.randint(0, 4, (6, 32, 32), generator=gen)
     alpha = torch.randint(1, 5, (6,), generator=gen)  # gaussian_surfaces' labels; the images stand in for grids
-    return {"fake_b": fake, "b": real, "label": label, "alpha": alpha, "fake_a": real}
+    latents = torch.rand(6, 3, 3, 32, 32, generator=gen) * 2 - 1  # 3 outputs per item (a multimodal recipe)
+    return {"fake_b": fake, "b": real, "label": label, "alpha": alpha, "fake_a": real, "fake_b_latents": latents}
 
 
 def _ctx():
@@ -40,8 +41,8 @@ EXACT = [k for k in LOCAL if METRICS[k].make(_ctx()).merge_exact]
 
 
 def test_merge_claims():
-    assert sorted(EXACT) == ["energy_distance", "fcn_score", "hist_intersection", "l1", "label_score", "ms_ssim",
-                             "psnr", "ssim", "surface_fit"]  # fmt: skip
+    assert sorted(EXACT) == ["energy_distance", "fcn_score", "hist_intersection", "l1", "label_score",
+                             "latent_diversity", "ms_ssim", "psnr", "ssim", "surface_fit"]  # fmt: skip
     assert not any(METRICS[k].make(_ctx()).merge_exact for k in ("swd", "ms_ssim_diversity"))
 
 
