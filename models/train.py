@@ -6,8 +6,9 @@ model family; a recipe supplies nets and named loss terms; evaluation lives in m
 and is called at the points the config names. Length and every interval are counted in training
 images, so a recipe may change its minibatch with progress. Defaults follow pix2pix (Isola et al.
 2017): Adam 2e-4 (0.5, 0.999), constant then linear decay to 0 over the second half, D phase then G
-phase with the other group frozen. Exact resume: the data order is a function of (seed, epoch), and
-checkpoints hold nets, EMA copies, optimizers, progress, data position and RNG states.
+phase with the other group frozen. Exact resume: the data order is a function of (seed, epoch), each batch's
+augmentation of its position (so DataLoader workers change nothing), and checkpoints hold nets, EMA copies,
+optimizers, progress, data position and RNG states.
 """
 
 from __future__ import annotations

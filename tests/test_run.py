@@ -42,6 +42,26 @@ def test_smoke_study_writes_both_tables(smoke, capsys):
         assert json.loads((d / "config.json").read_text())["model"]["d"]["n_layers"] >= 1
 
 
+@pytest.mark.parametrize("study,runs", [("unet_variants", 4), ("labels2photo_generators", 6)])
+def test_generator_studies_run_end_to_end_with_their_cost_columns(tmp_path, capsys, study, runs):
+    assert runner.main([study, "--profile", "smoke", "--out", str(tmp_path), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    res = read_results(tmp_path / study / "results.csv")
+    train = res[res.split == "train"]
+    assert train[train.metric == "params_m"].run_id.nunique() == runs  # what each row costs
+    assert train[train.metric == "train_images_per_s"].value.gt(0).sum() == runs
+    status = pd.read_csv(tmp_path / study / "runs.csv").set_index("run_id")
+    assert (status.status == "done").all() and len(status) == runs
+    assert "params_m" in text and "train_images_per_s" in text
+    if study == "labels2photo_generators":  # the VGG rows need a weight file: left out, and said so
+        assert "[SPADE + VGG-s0] skipped: needs vgg19 weights" in text and "SPADE + VGG-s0" not in status.index
+        assert set(res[res.split == "test"].metric) >= {"fcn_pixel_acc", "ssim", "swd_avg", "latent_ms_ssim"}
+        assert status.loc["pix2pixHD (global + local)-s0", "params/L"] > 0
+        assert status.loc["pix2pixHD (global + local)-s0", "stage"] == "joint"
+    else:
+        assert status.loc["D 16x16 output-s0", "D_receptive_field"] == 78
+
+
 def test_finished_runs_are_skipped(smoke, capsys):
     out, _ = smoke
     before = (out / "ablation_patchgan" / "70x70-s0" / "checkpoint.pt").stat().st_mtime_ns
