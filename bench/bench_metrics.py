@@ -38,6 +38,7 @@ def test_metric_throughput(benchmark, device, name, size):
     }
     data["fake_a"] = (torch.as_tensor(COLORS, dtype=torch.float32)[data["label"].cpu()].permute(0, 3, 1, 2) / 127.5
                       - 1).to(device)  # fmt: skip
+    data["fake_b_latents"] = torch.stack([fake, fake.flip(0), fake * 0.5, -fake], 1)  # 4 latents per item
     spec = METRICS[name]
     assert set(spec.inputs) <= set(data), f"{name} reads {spec.inputs}: give the bench those inputs"
 
