@@ -82,3 +82,16 @@ class VGGLoss(nn.Module):
             x, y = block(x), block(y)
             loss = loss + w * F.l1_loss(x, y.detach())
         return loss
+
+
+def vgg_term(weight: float, path: str) -> dict[str, VGGLoss]:
+    """{"vgg": VGGLoss} for a recipe's frozen nets when the VGG term is on (`weight` > 0), else {}; without a
+    weight file, ValueError says how to give one."""
+    if weight <= 0:
+        return {}
+    if not path:
+        raise ValueError(
+            "the VGG loss (model.lambda_vgg > 0) needs VGG19 weights: --weights vgg19=PATH "
+            "(never downloaded), or set model.lambda_vgg=0"
+        )
+    return {"vgg": VGGLoss(load_vgg19(path))}

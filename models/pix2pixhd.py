@@ -33,7 +33,7 @@ from torch import Tensor, nn
 from models.contract import DataFacts, Progress
 from models.layers import init_weights, receptive_field, requires_grad, semantic_input
 from models.losses import feature_matching, gan_loss
-from models.perceptual import VGGLoss, load_vgg19, sha256
+from models.perceptual import sha256, vgg_term
 
 
 @dataclass(frozen=True)
@@ -206,13 +206,8 @@ class Pix2PixHD:
         self.groups: dict[str, tuple[str, ...]] = {"g": tuple(n for n in ("G", "L") if n in self.nets), "d": ("D",)}
         self.ema: dict[str, str] = {}
         self.frozen: dict[str, nn.Module] = {}
-        self.vgg_sha256 = ""
-        if cfg.lambda_vgg > 0:
-            if not cfg.vgg_weights:
-                raise ValueError("the VGG loss (model.lambda_vgg > 0) needs VGG19 weights: --weights vgg19=PATH "
-                                 "(never downloaded), or set model.lambda_vgg=0")  # fmt: skip
-            self.frozen["vgg"] = VGGLoss(load_vgg19(cfg.vgg_weights))
-            self.vgg_sha256 = sha256(cfg.vgg_weights)
+        self.frozen |= vgg_term(cfg.lambda_vgg, cfg.vgg_weights)
+        self.vgg_sha256 = sha256(cfg.vgg_weights) if self.frozen else ""
 
     # --- stages ---
     def stage(self, t: Progress) -> str:
