@@ -119,3 +119,9 @@ def semantic_input(batch: dict, n_classes: int, edges: bool, scale: float = 1.0)
     if edges:
         parts.append(instance_edges(resized(batch["instance"])))
     return torch.cat(parts, 1)
+
+
+def semantic_channels(facts, instance_edges: bool) -> tuple[bool, int]:
+    """(edges on?, input channels) of pix2pixHD / SPADE's semantic input for this data (see semantic_input)."""
+    edges = bool(instance_edges and facts.instances and facts.n_classes > 0)
+    return edges, facts.n_classes + edges if facts.n_classes else facts.channels_a

@@ -95,3 +95,9 @@ def vgg_term(weight: float, path: str) -> dict[str, VGGLoss]:
             "(never downloaded), or set model.lambda_vgg=0"
         )
     return {"vgg": VGGLoss(load_vgg19(path))}
+
+
+def vgg_weights(cfg) -> dict[str, str]:
+    """A recipe's `weights(cfg)` for configs with `lambda_vgg` and `vgg_weights`: {"vgg19": path} when the term
+    is on ("" = not given)."""
+    return {"vgg19": cfg.vgg_weights} if cfg.lambda_vgg > 0 else {}

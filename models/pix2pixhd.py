@@ -31,9 +31,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from models.contract import DataFacts, Progress
-from models.layers import init_weights, receptive_field, requires_grad, semantic_input
+from models.layers import init_weights, receptive_field, requires_grad, semantic_channels, semantic_input
 from models.losses import feature_matching, gan_loss
-from models.perceptual import sha256, vgg_term
+from models.perceptual import sha256, vgg_term, vgg_weights
 
 
 @dataclass(frozen=True)
@@ -186,15 +186,11 @@ class Pix2PixHD:
     test_images = {"input": "a", "truth": "b", "output": "fake_b"}
     modality = "image"
 
-    @staticmethod
-    def weights(cfg) -> dict[str, str]:
-        """Local weight files this config reads: {name: path, "" when not given}."""
-        return {"vgg19": cfg.vgg_weights} if cfg.lambda_vgg > 0 else {}
+    weights = staticmethod(vgg_weights)  # local weight files this config reads
 
     def __init__(self, cfg: Pix2PixHDConfig, facts: DataFacts):
         self.cfg, self.n_classes = cfg, facts.n_classes
-        self.edges = cfg.instance_edges and facts.instances and facts.n_classes > 0
-        in_ch = facts.n_classes + self.edges if facts.n_classes else facts.channels_a
+        self.edges, in_ch = semantic_channels(facts, cfg.instance_edges)
         g, out_ch = cfg.g, facts.channels_b
         self.nets: dict[str, nn.Module] = {"G": init_weights(GlobalGenerator(in_ch, out_ch, g.ngf, g.n_downsampling,
                                                                              g.n_blocks))}  # fmt: skip

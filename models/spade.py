@@ -34,9 +34,9 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
 from models.contract import DataFacts, Progress
-from models.layers import requires_grad, semantic_input
+from models.layers import requires_grad, semantic_channels, semantic_input
 from models.losses import feature_matching, gan_loss
-from models.perceptual import sha256, vgg_term
+from models.perceptual import sha256, vgg_term, vgg_weights
 from models.pix2pixhd import MultiscaleDiscriminator
 
 UP_LAYERS = {"normal": 5, "more": 6, "most": 7}
@@ -252,15 +252,11 @@ class Spade:
     test_images = {"input": "a", "truth": "b", "output": "fake_b"}
     modality = "image"
 
-    @staticmethod
-    def weights(cfg) -> dict[str, str]:
-        """Local weight files this config reads: {name: path, "" when not given}."""
-        return {"vgg19": cfg.vgg_weights} if cfg.lambda_vgg > 0 else {}
+    weights = staticmethod(vgg_weights)  # local weight files this config reads
 
     def __init__(self, cfg: SPADEConfig, facts: DataFacts):
         self.cfg, self.n_classes = cfg, facts.n_classes
-        self.edges = cfg.instance_edges and facts.instances and facts.n_classes > 0
-        label_nc = facts.n_classes + self.edges if facts.n_classes else facts.channels_a
+        self.edges, label_nc = semantic_channels(facts, cfg.instance_edges)
         g, out_ch = cfg.g, facts.channels_b
         G = SPADEGenerator(label_nc, out_ch, (facts.size, facts.size), g.ngf, g.num_upsampling_layers, cfg.use_vae,
                            cfg.e.z_dim, g.nhidden, g.norm)  # fmt: skip
