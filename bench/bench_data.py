@@ -4,7 +4,7 @@ training stream that feeds the loop, in the training process or in DataLoader wo
 import pytest
 
 from bench.conftest import record_rate
-from studies.synthetic import render_scene
+from studies.datasets.synthetic import render_scene
 
 
 @pytest.mark.benchmark(group="data/synthetic_scenes")
@@ -27,7 +27,7 @@ def test_train_stream_at_256px(benchmark, workers):
     crop, flip) and collated, in the training process (0) or in DataLoader workers, fresh scenes only (every
     item a new index, so the per-dataset cache never answers): what a GPU step can be fed."""
     from models.train import DataStream
-    from studies.data import DataConfig, make_dataset
+    from studies.datasets import DataConfig, make_dataset
 
     n = 64
     data = make_dataset(DataConfig(size=256, n_train=100_000, n_val=1, n_test=1), "train", augment=True)

@@ -13,7 +13,7 @@ from bench.conftest import record_rate, sync
 from metrics import METRICS, EvalContext
 from metrics.fcn_score import build_segmenter
 from metrics.swd import PATCHES_PER_IMAGE, SlicedWasserstein, _positions
-from studies.synthetic import COLORS
+from studies.datasets.synthetic import COLORS
 
 BATCH = 32
 
@@ -93,8 +93,8 @@ def test_evaluation_with_cached_real_statistics(benchmark, tmp_path, cached):
     """One evaluation of SWD + Lab histograms on the quick profile's 200 test images at 64 px: the real
     images' descriptors and histograms computed anew (first evaluation) or read from the cache (every later one)."""
     from models.contract import Progress
-    from models.evaluation import Evaluator
-    from studies.data import DataConfig, make_dataset
+    from studies.datasets import DataConfig, make_dataset
+    from studies.runner.evaluation import Evaluator
 
     test = make_dataset(DataConfig(size=64, n_train=600, n_val=50, n_test=200), "test")
     [test[i] for i in range(len(test))]  # render the scenes once: time the metrics, not the generator

@@ -13,7 +13,7 @@ import torch
 
 from dashboard import playground as P
 from studies import run as runner
-from studies.synthetic import COLORS
+from studies.datasets.synthetic import COLORS
 
 RUNS = ["16x16-s0", "70x70-s0", "286x286-s0"]
 TARGET_S = 1.0

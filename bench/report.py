@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from studies.results import RESULTS_COLUMNS, write_csv_atomic
+from metrics.tables import RESULTS_COLUMNS, write_csv_atomic
 
 
 def rows_from_json(report: dict) -> tuple[list[dict], list[dict]]:

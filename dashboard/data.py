@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from metrics import METRICS, higher_is_better, stale
-from studies.results import NOT_METRICS, RESULTS_COLUMNS, SchemaError, load_reference, read_results
+from metrics import higher_is_better, recorded_versions, stale
+from metrics import tables as T
+from metrics.tables import RESULTS_COLUMNS, SchemaError, read_results
+from studies.results.tables import NOT_METRICS, load_reference
 
 NOT_STUDIES = {"bench", ".cache"}
 METRIC_ORDER = ["fcn_pixel_acc", "fcn_class_acc", "fcn_class_iou", "ssim", "ms_ssim", "l1", "psnr", "hist_L", "hist_a",
@@ -83,8 +85,7 @@ def load(runs_dir: Path) -> Loaded:
 
 def final_rows(results: pd.DataFrame, split: str = "test") -> pd.DataFrame:
     """Rows of the last evaluated step of each run, for one split."""
-    df = results[results.split == split]
-    return df[df.step == df.groupby(["study", "run_id"]).step.transform("max")]
+    return T.final_rows(results[results.split == split])
 
 
 def metric_label(metric: str) -> str:
@@ -105,12 +106,8 @@ def stale_by_variant(runs: pd.DataFrame) -> pd.DataFrame:
     for rec in runs.to_dict("records"):
         if rec.get("status") != "done":
             continue
-        if cols:
-            versions = {c.split("/", 1)[1]: rec[c] for c in cols if isinstance(rec[c], str)}
-        else:  # runs.csv from before protocol versions were recorded: everything was v1
-            names = str(rec.get("metrics", "")).strip("()").replace("'", "").split(",")
-            versions = {m.strip(): METRICS[m.strip()].version.rsplit("-v", 1)[0] + "-v1"
-                        for m in names if m.strip() in METRICS}  # fmt: skip
+        names = [m.strip() for m in str(rec.get("metrics", "")).strip("()").replace("'", "").split(",")]
+        versions = recorded_versions({c.split("/", 1)[1]: rec[c] for c in cols if isinstance(rec[c], str)}, names)
         rows.append({"study": rec.get("study"), "variant": rec["variant"], "stale": stale(versions)})
     df = pd.DataFrame(rows, columns=["study", "variant", "stale"])
     if df.empty:

@@ -3,7 +3,7 @@ into each run's input, and each run's translation of it. NumPy and torch only, n
 
 Follows the interactive pages of two reports we follow: Liu's web page that translates a drawn label map
 (pix2pixHD, SPADE), and the drawing pane of Beggs, Khadem, Lund, Thompson (brush size, eraser, save; the
-pix2pix and CycleGAN outputs beside it). Runs are opened by studies/checkpoints.py `load_run`, the one loader
+pix2pix and CycleGAN outputs beside it). Runs are opened by studies/runner/checkpoints.py `load_run`, the one loader
 of rescoring and the dashboard. Deviations: the canvas is drawn at an integer multiple of the runs'
 resolution and reduced to it block by block: a label map takes each block's majority class after every
 canvas pixel is snapped to the palette (antialiased stroke edges never invent a class), a sketch is black
@@ -23,8 +23,8 @@ from PIL import Image, UnidentifiedImageError
 from scipy import ndimage
 
 from models.contract import Progress
-from studies.checkpoints import load_run
-from studies.data import to_tensor, to_uint8
+from studies.datasets.base import to_tensor, to_uint8
+from studies.runner.checkpoints import load_run
 
 WHITE, BLACK = np.array([255, 255, 255], np.uint8), np.array([0, 0, 0], np.uint8)
 
@@ -40,7 +40,7 @@ class Model:
     run_id: str
     recipe: object
     progress: Progress
-    drawing: str  # what its input is: "labels", "sketch" or "image" (studies/data.py _Base.drawing)
+    drawing: str  # what its input is: "labels", "sketch" or "image" (studies/datasets/base.py _Base.drawing)
     size: int  # px of the nets' input
     channels: int  # channels of the nets' input
     classes: tuple[str, ...]  # label classes (labels only)

@@ -1,5 +1,5 @@
 """Pure-pandas data of the Study page's statistics (no Streamlit import): the intervals, comparisons and claim
-verdicts the runner wrote (studies/stats.py: intervals.csv, comparisons.csv, claims.csv), the points of the
+verdicts the runner wrote (studies/results/stats.py: intervals.csv, comparisons.csv, claims.csv), the points of the
 zoomed dot plot (ours with intervals, the ceiling, the published values with their source) and the
 comparison matrix. A missing or unreadable file is reported as a problem, never raised."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studies.results import load_reference
+from studies.results.tables import load_reference
 
 FILES = {"cells": "intervals.csv", "comparisons": "comparisons.csv", "claims": "claims.csv"}
 

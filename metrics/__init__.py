@@ -87,4 +87,21 @@ def stale(protocols: dict[str, str]) -> list[str]:
     return [m for m, v in protocols.items() if m in METRICS and v != METRICS[m].version]
 
 
-__all__ = ["METRICS", "EvalContext", "MetricSpec", "MetricUnavailable", "MeanOf", "higher_is_better", "stale"]
+def recorded_versions(protocols: dict[str, str] | None, metrics) -> dict[str, str]:
+    """{metric: version} a finished run was scored with: its record, or, for a run from before versions were
+    recorded (run.json / runs.csv without them), version 1 of each of its `metrics`."""
+    if protocols:
+        return dict(protocols)
+    return {m: METRICS[m].version.rsplit("-v", 1)[0] + "-v1" for m in metrics if m in METRICS}
+
+
+__all__ = [
+    "METRICS",
+    "EvalContext",
+    "MetricSpec",
+    "MetricUnavailable",
+    "MeanOf",
+    "higher_is_better",
+    "recorded_versions",
+    "stale",
+]

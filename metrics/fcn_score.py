@@ -58,6 +58,35 @@ def confusion(pred: Tensor, target: Tensor, n_classes: int, ignore_index: int = 
     return torch.bincount(t * n_classes + p, minlength=n_classes**2).view(n_classes, n_classes).cpu()
 
 
+def scores_from_counts(tp, true, pred, absent: Literal["zero", "skip"] = "zero") -> dict:
+    """pix2pix FCN-scores from per-class pixel counts (..., C): true positives, truth and prediction totals, as
+    the reference's `get_scores` computes them from a confusion matrix's diagonal, row and column sums. Leading
+    axes broadcast, so per-item counts summed over any set of items (a bootstrap resample) give that set's scores.
+
+    Returns:
+        {"fcn_pixel_acc", "fcn_class_acc", "fcn_class_iou": array (...), "per_class_acc", "per_class_iou":
+        array (..., C)}. With absent="skip", classes whose denominator is 0 are NaN and left out.
+
+    Example:
+        >>> s = scores_from_counts(np.array([3.0, 0.0]), np.array([4.0, 0.0]), np.array([3.0, 1.0]))
+        >>> [round(float(s[k]), 6) for k in ("fcn_pixel_acc", "fcn_class_acc", "fcn_class_iou")]
+        [0.75, 0.375, 0.375]
+    """
+    tp, true, pred = (np.asarray(v, dtype=np.float64) for v in (tp, true, pred))
+    if absent == "zero":
+        eps = 1e-12  # the reference's convention: empty classes count as 0
+        acc, iou = tp / (true + eps), tp / (true + pred - tp + eps)
+        mean = np.mean
+    elif absent == "skip":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acc, iou = tp / true, tp / (true + pred - tp)
+        mean = np.nanmean
+    else:
+        raise ValueError(f"absent must be 'zero' or 'skip', got {absent!r}")
+    return {"fcn_pixel_acc": tp.sum(-1) / (true.sum(-1) + 1e-12), "fcn_class_acc": mean(acc, axis=-1),
+            "fcn_class_iou": mean(iou, axis=-1), "per_class_acc": acc, "per_class_iou": iou}  # fmt: skip
+
+
 def scores_from_confusion(conf: Tensor | np.ndarray, absent: Literal["zero", "skip"] = "zero") -> dict:
     """pix2pix FCN-scores from a confusion matrix (rows = truth), as the reference's `get_scores`.
 
@@ -71,19 +100,8 @@ def scores_from_confusion(conf: Tensor | np.ndarray, absent: Literal["zero", "sk
         [0.75, 0.375, 0.375]
     """
     h = np.asarray(conf, dtype=np.float64)
-    diag, rows, cols = np.diag(h), h.sum(1), h.sum(0)
-    if absent == "zero":
-        eps = 1e-12  # the reference's convention: empty classes count as 0
-        acc, iou = diag / (rows + eps), diag / (rows + cols - diag + eps)
-        mean = np.mean
-    elif absent == "skip":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            acc, iou = diag / rows, diag / (rows + cols - diag)
-        mean = np.nanmean
-    else:
-        raise ValueError(f"absent must be 'zero' or 'skip', got {absent!r}")
-    return {"fcn_pixel_acc": float(diag.sum() / (h.sum() + 1e-12)), "fcn_class_acc": float(mean(acc)),
-            "fcn_class_iou": float(mean(iou)), "per_class_acc": acc, "per_class_iou": iou}  # fmt: skip
+    s = scores_from_counts(np.diag(h), h.sum(1), h.sum(0), absent)
+    return s | {k: float(s[k]) for k in ("fcn_pixel_acc", "fcn_class_acc", "fcn_class_iou")}
 
 
 class FCNScore:
@@ -115,7 +133,7 @@ class FCNScore:
 
     def per_item(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """(positions, {"<prefix>_tp:c", "_true:c", "_pred:c": pixel counts of class c per image}); their sums
-        over any set of images give that set's scores (studies/stats.py Items)."""
+        over any set of images give that set's scores (`scores_from_counts`)."""
         counts = torch.cat(self.items).numpy() if self.items else np.zeros((0, 3, self.n))
         kinds = ("tp", "true", "pred")
         out = {f"{self.prefix}_{kind}:{c}": counts[:, k, c] for k, kind in enumerate(kinds) for c in range(self.n)}

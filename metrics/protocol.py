@@ -10,7 +10,7 @@ An accumulator with a real-image side (SWD, histograms, FID) may also give `real
 `set_real_state(state)`: then update() skips the real images, whose statistics come from a cache.
 One whose value is a function of per-item contributions (means; the FCN-score's per-item class counts)
 gives `per_item() -> (positions, {key: values})`, positions in update order, so that the statistics
-(studies/stats.py) can resample test items without the checkpoint.
+(studies/results/stats.py) can resample test items without the checkpoint.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Questionnaire response files: parsers (and, for the simulator and tests, writers) of four exports.
+"""Questionnaire response files: parsers (and, for the simulator and tests, writers) of four exports, and the
+simulator: responses of raters with a known truth (`simulate`), to try an import without people.
 
 Every parser returns the same long table: `row` (1-based line of the source file, for error reports),
 `rater`, `item`, `response` (raw string), `status` ("ok" or why the row cannot count: rejected,
@@ -28,6 +29,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 FORMATS = ("long", "google_forms", "mturk", "qualtrics")
@@ -292,3 +294,28 @@ def _crowd_output(response: str) -> dict:
 
 def _cell(v) -> str:
     return "" if pd.isna(v) else str(v)
+
+
+def simulate(key: pd.DataFrame, quality: dict[str, float], n_raters: int = 20, careless: int = 4,
+             seed: int = 0) -> pd.DataFrame:  # fmt: skip
+    """Responses (rater, item, response) of raters with a known truth. Rating: variant quality on 1-10,
+    real images 9, plus rater bias, item effect and noise. 2AFC: quality = P(judged real), real images
+    0.9. The last `careless` raters are careless: half straight-line, half answer at random."""
+    protocol = key.protocol.iloc[0]
+    rng = np.random.default_rng(seed)
+    item_effect = dict(zip(key.item, rng.normal(0, 0.5, len(key))))
+    rows = []
+    for r in range(n_raters):
+        rater, kind = f"w{r:03d}", "diligent" if r < n_raters - careless else ("straight" if r % 2 else "random")
+        bias = rng.normal(0, 0.7)
+        for it in key.itertuples():
+            truth = (9.0 if protocol == "rating" else 0.9) if it.is_real else quality[it.variant]
+            if protocol == "rating":
+                score = {"diligent": truth + bias + item_effect[it.item] + rng.normal(0, 1.0), "straight": 5,
+                         "random": rng.integers(1, 11)}[kind]  # fmt: skip
+                answer = str(int(np.clip(round(score), 1, 10)))
+            else:
+                p = {"diligent": truth, "straight": 0.0, "random": 0.5}[kind]
+                answer = "real" if rng.random() < p else "fake"
+            rows.append({"rater": rater, "item": it.item, "response": answer})
+    return pd.DataFrame(rows)

@@ -1,4 +1,4 @@
-"""Metrics for the gaussian_surfaces toy data (studies/surfaces.py), so that "it learned the family" is a number.
+"""Metrics for the gaussian_surfaces toy data (studies/datasets/surfaces.py): "it learned the family" as a number.
 
 - `fit_alpha`: per generated surface, the alpha whose surface fits its points best (least squares over alpha
   in [0.5, 16] in steps of 0.05) and the RMS residual of that fit (the [-1, 1] scale): how surface-like it is.
@@ -14,6 +14,9 @@
   surfaces as vectors; Szekely & Rizzo 2013, V-statistic, >= 0, 0 only for equal samples). Energy distance
   rather than a sliced Wasserstein: it is a metric on distributions in any dimension with no directions or
   bins to choose, and at these sizes (<= 1,000 items per set) its O(n^2) cost is negligible.
+
+The surface family lives here, once: `surface_z(x, y, alpha)` on the plane grid `grid_xy(n)`, the densities of
+N(0, alpha I) scaled into [-SCALE, SCALE]; the dataset renders its items from it and the metrics fit it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,20 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from studies.surfaces import grid_xy, surface_z
+EXTENT = 3.5  # half-width of the plane grid in N(0, alpha I) units: 3.5 sigma of alpha = 1, 1.75 of alpha = 4
+SCALE = 0.9  # every coordinate lies in [-SCALE, SCALE]
+
+
+def surface_z(x: torch.Tensor, y: torch.Tensor, alpha) -> torch.Tensor:
+    """z of the surface with variance `alpha` at normalised plane coordinates x, y (broadcasting)."""
+    r2 = (x * EXTENT / SCALE) ** 2 + (y * EXTENT / SCALE) ** 2
+    return SCALE * (2 * torch.exp(-r2 / (2 * alpha)) / alpha - 1)
+
+
+def grid_xy(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    axis = torch.linspace(-SCALE, SCALE, n, dtype=torch.float64)
+    return torch.meshgrid(axis, axis, indexing="ij")
+
 
 TOL = 0.075  # RMS residual (coordinates in [-0.9, 0.9]) below which a generated surface counts as that surface
 ALPHAS = torch.arange(0.5, 16.0001, 0.05, dtype=torch.float64)
@@ -44,10 +60,9 @@ def as_points(x: Tensor) -> Tensor:
 
 def fit_alpha(surfaces: Tensor, on_grid: bool = True) -> tuple[Tensor, Tensor]:
     """(best alpha (S,), RMS residual (S,)) of float (S, M, 3) surfaces in normalised coordinates; `on_grid`:
-    point i belongs at grid position i (M = G^2, the order of studies/surfaces.py), else free points.
+    point i belongs at grid position i (M = G^2, the order of `grid_xy`), else free points.
 
     Example:
-        >>> from studies.surfaces import grid_xy
         >>> x, y = grid_xy(9)
         >>> s = torch.stack([x, y, surface_z(x, y, 3)], -1).reshape(1, -1, 3)
         >>> [round(v, 3) for v in map(float, fit_alpha(s)[0])]

@@ -2,7 +2,7 @@
 
 RECIPES maps a recipe name to its class; the class names its config dataclass (`Config`). The
 `Recipe` protocol below is the contract every GAN family meets (contract v2); the loop, evaluation
-(models/evaluation.py) and the runner read only what it declares, and never branch on the family.
+(studies/runner/evaluation.py) and the runner read only what it declares, and never branch on the family.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class Recipe(Protocol):
         smoke: dotted overrides for a seconds-long run at 32 px (the contract tests use it).
         sample_rows: batch/output keys drawn as the rows of a sample grid, e.g. ("a", "b", "fake_b").
         test_images: file role -> key of the per-item test PNGs: {"input": "a", "truth": "b", "output": "fake_b"}.
-        modality: how samples are drawn (models/evaluation.py SAMPLE_WRITERS): "image" or "surface"; a
+        modality: how samples are drawn (studies/runner/evaluation.py SAMPLE_WRITERS): "image" or "surface"; a
             recipe that serves several kinds of data sets it per instance from DataFacts.modality.
 
     Built as `Recipe(cfg, facts: DataFacts)`, then:

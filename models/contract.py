@@ -32,6 +32,6 @@ class DataFacts:
     size: int  # square image size fed to the nets, px
     view: View  # the training view: paired (a, b), unpaired (a, b drawn independently) or b only
     shape: tuple[int, ...] = ()  # one item's `b` shape, e.g. (3, 64, 64); (3,) for a point, (N, 3) for a cloud
-    modality: str = "image"  # how samples are drawn (models/evaluation.py SAMPLE_WRITERS): image, surface
+    modality: str = "image"  # how samples are drawn (studies/runner/evaluation.py SAMPLE_WRITERS): image, surface
     native: tuple[int, int] | None = None  # (H, W) of the stored images before resizing, where the data knows it
     instances: bool = False  # items carry an `instance` map (NHW int64 ids), for instance-boundary inputs

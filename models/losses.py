@@ -53,11 +53,13 @@ def l1_loss(fake: Tensor, target: Tensor) -> Tensor:
 
 
 def gradient_penalty(D, real: Tensor, fake: Tensor) -> Tensor:
-    """WGAN-GP: E[(||grad D(x_hat)|| - 1)^2] on random interpolates (Eq. 3 of Gulrajani et al.)."""
-    alpha = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype)
-    x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    """WGAN-GP: E[(||grad D(x_hat)|| - 1)^2] on random interpolates (Eq. 3 of Gulrajani et al.), x_hat drawn as
+    Progressive GAN's official code does: lerp(reals, fakes, u), u ~ U(0, 1) per sample, fakes in the reals' dtype
+    (a bf16 fake from the fast path is mixed in float32). `D` maps a batch to logits (a closure for extra args)."""
+    mix = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), device=real.device)
+    x_hat = torch.lerp(real, fake.to(real.dtype), mix).requires_grad_(True)
     (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
-    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
 
 
 def feature_matching(fake: list[list[Tensor]], real: list[list[Tensor]], weight: float) -> Tensor:

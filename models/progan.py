@@ -34,6 +34,7 @@ from torch import Tensor, nn
 
 from models.contract import DataFacts, Progress
 from models.layers import requires_grad
+from models.losses import gradient_penalty
 
 
 @dataclass(frozen=True)
@@ -227,10 +228,7 @@ class ProGAN:
             return {"wgan": -D(fake, level, alpha).mean()}
         fake = fake.detach()
         d_real, d_fake = D(real, level, alpha), D(fake, level, alpha)
-        mix = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
-        x_hat = torch.lerp(real, fake.to(real.dtype), mix).requires_grad_(True)  # official: lerp(reals, fakes, u)
-        (grad,) = torch.autograd.grad(D(x_hat, level, alpha).sum(), x_hat, create_graph=True)
-        gp = (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
+        gp = gradient_penalty(lambda x: D(x, level, alpha), real, fake)  # official: lerp(reals, fakes, u)
         return {"wgan": d_fake.mean() - d_real.mean(), "gp": self.cfg.lambda_gp * gp,
                 "drift": self.cfg.drift * d_real.pow(2).mean()}  # fmt: skip
 

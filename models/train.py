@@ -2,7 +2,7 @@
 
 Shape after StyleGAN2-ADA's training_loop.py (Karras et al. 2020): the loop owns data order, optimizer
 groups and their schedules, phase order, EMA, AMP, checkpoints and logging, and never branches on the
-model family; a recipe supplies nets and named loss terms; evaluation lives in models/evaluation.py
+model family; a recipe supplies nets and named loss terms; evaluation lives in studies/runner/evaluation.py
 and is called at the points the config names. Length and every interval are counted in training
 images, so a recipe may change its minibatch with progress. Defaults follow pix2pix (Isola et al.
 2017): Adam 2e-4 (0.5, 0.999), constant then linear decay to 0 over the second half, D phase then G
@@ -324,7 +324,7 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, evaluator=N
           desc: str = "") -> dict:  # fmt: skip
     """Train `recipe` for cfg.images (resuming from run_dir/checkpoint.pt), evaluate, return a summary.
 
-    `evaluator` (models/evaluation.py Evaluator) draws sample grids and scores the run at the points
+    `evaluator` (studies/runner/evaluation.py Evaluator) draws sample grids and scores the run at the points
     train.sample_every / eval_every name, and at the end; its rows go to metrics.jsonl."""
     # --- setup ---
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -1,14 +1,15 @@
-"""A study's tables for a paper: `python -m studies.report NAME [--out runs] [--dest DIR]`.
-
-Writes <NAME>.md (Markdown) and <NAME>.tex (LaTeX, booktabs) from what the runner wrote beside
-results.csv: each variant's mean over seeds with its 95% interval (intervals.csv, studies/stats.py), the
-real-data ceiling, the published values (for orientation: another dataset and model), and the verdict on
-every published claim the study tests (claims.csv). Nothing is recomputed; run the study first.
+"""Every rendering of a study's tables: the plain-text table and verdicts the runner prints, and the tables for
+a paper, `python -m studies.report NAME [--out runs] [--dest DIR]`, which writes <NAME>.md (Markdown) and
+<NAME>.tex (LaTeX, booktabs) from what the runner wrote beside results.csv: each variant's mean over seeds with
+its 95% interval (intervals.csv, studies/results/stats.py), the real-data ceiling, the published values (for
+orientation: another dataset and model), and the verdict on every published claim the study tests (claims.csv).
+Nothing is recomputed; run the study first.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -16,8 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from metrics import METRICS
-from studies import results as R
+from metrics import METRICS, stale
+from metrics.tables import SchemaError, read_results
+from studies.results import tables as R
+from studies.results.collect import run_protocols
+from studies.spec import Study
 
 LATEX_ESCAPES = {"&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\~{}",
                  "^": r"\^{}", "\\": r"\textbackslash{}", ">": r"$>$", "<": r"$<$"}  # fmt: skip
@@ -32,7 +36,120 @@ def _tex(text: str) -> str:
 
 
 def _num(v: float) -> str:
-    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else R._number(v)
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else _number(v)
+
+
+# --- the runner's printout ---
+
+
+def table_metrics(runs: list) -> list[str]:
+    """The printed table's columns: each run's metrics' table keys, in the order the runs name them."""
+    keys: dict[str, None] = {}
+    for *_, spec in runs:
+        for m in spec.metrics:
+            keys |= dict.fromkeys(METRICS[m].table_keys)
+    return list(keys)
+
+
+def _number(v: float) -> str:
+    """3 significant decimals for scores, fewer for large values (SWD x1e3, PSNR in dB)."""
+    return f"{v:.3f}" if abs(v) < 10 else f"{v:.2f}" if abs(v) < 100 else f"{v:.1f}"
+
+
+def format_table(results: pd.DataFrame, metrics: list[str], variants: list[str], reference: pd.DataFrame,
+                 extra_rows: dict[str, dict[str, float]], notes: dict[str, str], intervals: pd.DataFrame | None = None,
+                 width: int = 160) -> str:  # fmt: skip
+    """Plain-text paper-style table: per variant the mean over seeds with its 95% interval `[low, high]`
+    (studies/results/stats.py; mean ± std when no interval was computed), the published value in parentheses.
+    Columns are split into blocks that fit `width` characters, each repeating the variant column."""
+    if results[results.split == "test"].empty:
+        return "(no finished run has results)"
+    table = R.summary_table(results)
+    metrics = [m for m in metrics if m in table["mean"].columns]
+    ci = {} if intervals is None or intervals.empty else {(r.variant, r.metric): r for r in intervals.itertuples()}
+    names = [f"{v} {notes.get(v, '')}".strip() for v in variants]
+    columns = []
+    for m in metrics:
+        cells = []
+        for v in variants:
+            mean = table["mean"].get(m, {}).get(v, math.nan) if v in table.index else math.nan
+            std = table["std"].get(m, {}).get(v, math.nan) if v in table.index else math.nan
+            pub = reference[(reference.variant == v) & (reference.metric == m)].value
+            r = ci.get((v, m))
+            if math.isnan(mean):
+                cell = "—"
+            elif r is not None and not math.isnan(r.low):
+                cell = f"{_number(mean)} [{_number(r.low)}, {_number(r.high)}]"
+            else:
+                cell = _number(mean) + ("" if math.isnan(std) else f"±{_number(std)}")
+            cells.append(cell + (f" ({pub.iloc[0]:.2f})" if len(pub) else ""))
+        cells += [_number(values[m]) if m in values else "" for values in extra_rows.values()]
+        columns.append([m, *cells])
+    first = ["variant", *names, *extra_rows]
+    blocks, current = [], []
+    for col in columns:
+        if current and sum(max(map(len, c)) + 2 for c in [first, *current, col]) > width:
+            blocks.append(current)
+            current = []
+        current.append(col)
+    blocks.append(current)
+    out = []
+    for block in blocks:
+        cols = [first, *block]
+        widths = [max(map(len, c)) for c in cols]
+        rows = list(zip(*cols))
+        lines = [rows[0], ["-" * w for w in widths], *rows[1:]]
+        out.append("\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in lines))
+    return "\n\n".join(out)
+
+
+def print_verdicts(analysis: dict, full: bool) -> None:
+    claims = analysis["claims"]
+    if len(claims):
+        print("\nPublished claims (better by each metric's direction; Holm-corrected over the claims' pairs):")
+        for c in claims.itertuples():
+            need = f"; {c.plan}" if isinstance(c.plan, str) and c.plan else ""
+            print(f"  {c.verdict.upper():<12} {c.claim} on {c.metric} ({c.source}): {c.evidence}{need}")
+    comps = analysis["comparisons"]
+    if full and len(comps):
+        cols = ["metric", "a", "b", "seeds", "diff", "low", "high", "p", "p_holm", "effect_dz", "better", "method"]
+        print("\nAll comparisons (A - B; p Holm-corrected per metric):")
+        print(comps[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+def print_table(study: Study, runs: list, results: pd.DataFrame, statuses: dict, profile: str,
+                intervals: pd.DataFrame | None = None) -> None:  # fmt: skip
+    ref = R.load_reference(study.reference_file, study.reference, study.reference_names)
+    notes, old = {}, {}
+    for run_id, variant, _, spec in runs:
+        st = statuses.get(run_id, {})
+        with contextlib.suppress(KeyError, ValueError, IndexError):  # a failed run has no diagnostics
+            notes[variant] = study.row_note.format(**st) if study.row_note else ""
+        old.setdefault(variant, set()).update(stale(run_protocols(st, spec.metrics)))
+    for variant, metrics in old.items():
+        if metrics:
+            notes[variant] = f"{notes.get(variant, '')} [stale: {', '.join(sorted(metrics))}]".strip()
+    ceil = results[results.split == "ceiling"].set_index("metric").value.to_dict()
+    results = R.with_training(results, study.table_extra)
+    seeds = results[results.split == "test"].groupby("variant").seed.nunique().max()
+    print(f"\n{study.name}: {study.question}  [profile {profile}; mean over {seeds} seed(s) [95% interval]]")
+    print(format_table(results[results.split == "test"], table_metrics(runs) + list(study.table_extra),
+                         list(study.variants), ref,
+                         {R.CEILING: ceil} if ceil else {}, notes, intervals))  # fmt: skip
+    print("[low, high] = 95% interval over seeds and test items (studies/results/stats.py)" + (
+        "; with one seed it covers the test items only" if seeds == 1 else ""))  # fmt: skip
+    if len(ref):
+        sources = "; ".join(dict.fromkeys(ref.source))
+        print(f"(x.xx) = published value ({sources}): another dataset and model, for orientation only.")
+    if any(old.values()):
+        print(f"[stale: m] = scored under an older protocol of m; `python -m studies.run {study.name} --rescore` "
+              "recomputes every metric from the checkpoints, without training.")  # fmt: skip
+    for run_id, st in statuses.items():
+        if st.get("status") == "failed":
+            print(f"FAILED {run_id}: {st['error']}")
+
+
+# --- the paper tables: python -m studies.report ---
 
 
 def load(study_dir: Path) -> dict:
@@ -43,7 +160,7 @@ def load(study_dir: Path) -> dict:
         raise ReportError(f"not written yet: {', '.join(missing or [str(study_dir / 'study.json')])} "
                           f"(run `python -m studies.run {study_dir.name}` first)")  # fmt: skip
     info = json.loads((study_dir / "study.json").read_text())
-    res = R.read_results(need["results"])
+    res = read_results(need["results"])
     cells = pd.read_csv(need["intervals"]) if need["intervals"].stat().st_size > 1 else pd.DataFrame()
     claims = pd.read_csv(need["claims"]) if need["claims"].stat().st_size > 1 else pd.DataFrame()
     keys = info.get("table_metrics") or [k for spec in METRICS.values() for k in spec.table_keys]
@@ -122,7 +239,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     try:
         data = load(args.out / args.study)
-    except (ReportError, R.SchemaError) as e:
+    except (ReportError, SchemaError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     dest = args.dest or args.out / args.study

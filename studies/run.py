@@ -1,6 +1,6 @@
 """The study runner: `python -m studies.run NAME [--profile ...] [--seeds 0,1,2] [--only RUN] [--set k=v] ...`.
 
-Checks every input before any training (studies/execute.py preflight), trains every run of a study
+Checks every input before any training (studies/runner/execute.py preflight), trains every run of a study
 (variants x seeds) through models/train.py, scores it with the metrics package, and writes
 runs/<study>/results.csv and runs.csv atomically, then prints the paper-style table (mean ± std over
 seeds, the published value in brackets, ceiling rows of the metrics that declare one). Finished runs
@@ -12,7 +12,6 @@ and one line naming the fault, before anything is trained or written.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import json
 import re
@@ -22,41 +21,33 @@ from pathlib import Path
 
 import pandas as pd
 
-from metrics import METRICS, stale
+from metrics import tables as T
 from models.checkpoint import CheckpointError
 from models.distributed import finish, init_from_env
 from models.train import DeviceUnavailable, resolve_device
-from studies import results as R
-from studies import stats
-from studies.cluster import executor_for, sbatch_script, status_rows, submit
-from studies.collect import collect, run_protocols, study_lock
-from studies.collect import statuses as run_statuses
-from studies.data import DatasetError
-from studies.execute import PreflightError, Segmenters, ceiling, preflight, rescore_one, run_one
+from studies.datasets import DatasetError
+from studies.report import print_table, print_verdicts, table_metrics
+from studies.results import stats
+from studies.results import tables as R
+from studies.results.collect import collect
+from studies.results.collect import statuses as run_statuses
+from studies.runner.build import Builds
+from studies.runner.cluster import executor_for, sbatch_script, status_rows, submit
+from studies.runner.execute import PreflightError, ceiling, preflight, rescore_one, run_one
 from studies.spec import ConfigError, Study, flatten, override, parse_set
 
-CEILING = R.CEILING
-HERE = Path(__file__).parent
+CATALOGUE = Path(__file__).parent / "catalogue"
 
 
 def list_studies() -> list[str]:
-    """Modules under studies/ that define a top-level STUDY."""
-    return sorted(p.stem for p in HERE.glob("*.py") if re.search(r"^STUDY = ", p.read_text(), re.M))
+    """Modules of the study catalogue (studies/catalogue/) that define a top-level STUDY."""
+    return sorted(p.stem for p in CATALOGUE.glob("*.py") if re.search(r"^STUDY = ", p.read_text(), re.M))
 
 
 def load_study(name: str) -> Study:
     if name not in list_studies():
         raise ConfigError(f"unknown study {name!r}; known: {', '.join(list_studies())}")
-    return importlib.import_module(f"studies.{name}").STUDY  # the CLI argument is the module name
-
-
-def table_metrics(runs: list) -> list[str]:
-    """The printed table's columns: each run's metrics' table keys, in the order the runs name them."""
-    keys: dict[str, None] = {}
-    for *_, spec in runs:
-        for m in spec.metrics:
-            keys |= dict.fromkeys(METRICS[m].table_keys)
-    return list(keys)
+    return importlib.import_module(f"studies.catalogue.{name}").STUDY  # the CLI argument is the module name
 
 
 def _flat(spec) -> dict:
@@ -65,11 +56,11 @@ def _flat(spec) -> dict:
 
 def write_tables(study: Study, runs: list, out: Path, ceiling_values: dict) -> pd.DataFrame:
     """Under the study's lock: the ceiling file, then results.csv and runs.csv rebuilt from every run directory
-    (studies/collect.py), study.json, and the statistics files; all atomic. Concurrent workers lose nothing."""
+    (studies/results/collect.py), study.json, and the statistics files; all atomic. Concurrent workers lose nothing."""
     study_dir = out / study.name
-    with study_lock(study_dir):
+    with T.study_lock(study_dir):
         if ceiling_values:
-            R.write_json_atomic(ceiling_values, study_dir / "ceiling.json")
+            T.write_json_atomic(ceiling_values, study_dir / "ceiling.json")
         order = [r[0] for r in study.runs(next(iter(study.profiles)), None)] if not runs else [r[0] for r in runs]
         results = collect(study_dir, study.name, study.question, order)
         info = {"name": study.name, "question": study.question, "variants": list(study.variants),
@@ -77,7 +68,7 @@ def write_tables(study: Study, runs: list, out: Path, ceiling_values: dict) -> p
                 "reference": list(study.reference), "reference_names": study.reference_names,
                 "table_metrics": table_metrics(runs), "table_extra": list(study.table_extra),
                 "claims": [c.__dict__ for c in study.claims]}  # fmt: skip
-        R.write_json_atomic(info, study_dir / "study.json")
+        T.write_json_atomic(info, study_dir / "study.json")
         try:
             analysis = write_stats(study, results, out)
         except Exception as e:  # noqa: BLE001 - the tables are written; the statistics must not lose them
@@ -87,67 +78,21 @@ def write_tables(study: Study, runs: list, out: Path, ceiling_values: dict) -> p
 
 
 def write_stats(study: Study, results: pd.DataFrame, out: Path) -> dict:
-    """intervals.csv, comparisons.csv and claims.csv beside results.csv (studies/stats.py), atomically."""
+    """intervals.csv, comparisons.csv and claims.csv beside results.csv (studies/results/stats.py), atomically."""
     shown = R.with_training(results, study.table_extra)
     analysis = stats.analyse(shown, out / study.name, list(study.variants), study.claims)
     for name, key in (("intervals", "cells"), ("comparisons", "comparisons"), ("claims", "claims")):
-        R.write_csv_atomic(analysis[key], out / study.name / f"{name}.csv")
+        T.write_csv_atomic(analysis[key], out / study.name / f"{name}.csv")
     return analysis
 
 
-def print_verdicts(analysis: dict, full: bool) -> None:
-    claims = analysis["claims"]
-    if len(claims):
-        print("\nPublished claims (better by each metric's direction; Holm-corrected over the claims' pairs):")
-        for c in claims.itertuples():
-            need = f"; {c.plan}" if isinstance(c.plan, str) and c.plan else ""
-            print(f"  {c.verdict.upper():<12} {c.claim} on {c.metric} ({c.source}): {c.evidence}{need}")
-    comps = analysis["comparisons"]
-    if full and len(comps):
-        cols = ["metric", "a", "b", "seeds", "diff", "low", "high", "p", "p_holm", "effect_dz", "better", "method"]
-        print("\nAll comparisons (A - B; p Holm-corrected per metric):")
-        print(comps[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-
-
-def print_table(study: Study, runs: list, results: pd.DataFrame, statuses: dict, profile: str,
-                intervals: pd.DataFrame | None = None) -> None:  # fmt: skip
-    ref = R.load_reference(study.reference_file, study.reference, study.reference_names)
-    notes, old = {}, {}
-    for run_id, variant, _, spec in runs:
-        st = statuses.get(run_id, {})
-        with contextlib.suppress(KeyError, ValueError, IndexError):  # a failed run has no diagnostics
-            notes[variant] = study.row_note.format(**st) if study.row_note else ""
-        old.setdefault(variant, set()).update(stale(run_protocols(st, spec.metrics)))
-    for variant, metrics in old.items():
-        if metrics:
-            notes[variant] = f"{notes.get(variant, '')} [stale: {', '.join(sorted(metrics))}]".strip()
-    ceil = results[results.split == "ceiling"].set_index("metric").value.to_dict()
-    results = R.with_training(results, study.table_extra)
-    seeds = results[results.split == "test"].groupby("variant").seed.nunique().max()
-    print(f"\n{study.name}: {study.question}  [profile {profile}; mean over {seeds} seed(s) [95% interval]]")
-    print(R.format_table(results[results.split == "test"], table_metrics(runs) + list(study.table_extra),
-                         list(study.variants), ref,
-                         {CEILING: ceil} if ceil else {}, notes, intervals))  # fmt: skip
-    print("[low, high] = 95% interval over seeds and test items (studies/stats.py)" + (
-        "; with one seed it covers the test items only" if seeds == 1 else ""))  # fmt: skip
-    if len(ref):
-        sources = "; ".join(dict.fromkeys(ref.source))
-        print(f"(x.xx) = published value ({sources}): another dataset and model, for orientation only.")
-    if any(old.values()):
-        print(f"[stale: m] = scored under an older protocol of m; `python -m studies.run {study.name} --rescore` "
-              "recomputes every metric from the checkpoints, without training.")  # fmt: skip
-    for run_id, st in statuses.items():
-        if st.get("status") == "failed":
-            print(f"FAILED {run_id}: {st['error']}")
-
-
-def rescore(study: Study, runs: list, out: Path, segs: Segmenters) -> dict:
+def rescore(study: Study, runs: list, out: Path, builds: Builds) -> dict:
     """Statuses after rescoring every finished run; a run that cannot be rescored keeps its old values."""
     statuses = {}
     for run_id, *_ in runs:
         path = out / study.name / run_id / "run.json"
         try:
-            statuses[run_id] = rescore_one(study.name, run_id, out, segs)
+            statuses[run_id] = rescore_one(study.name, run_id, out, builds)
         except (CheckpointError, DatasetError, ValueError) as e:
             print(f"[{run_id}] not rescored: {e}")
         if statuses.get(run_id) is None:
@@ -307,16 +252,17 @@ def main(argv=None) -> int:
                         analysis["cells"])  # fmt: skip
             print_verdicts(analysis, args.stats)
             return 0
-        preflight(study.name, runs, args.out, args.restart and rank == 0, data=not args.rescore)
+        builds = Builds(args.out / ".cache", resolve_device(runs[0][3].train.device) if runs else None)
+        keep = not args.executor  # jobs train in their own processes: no recipe to keep here
+        preflight(study.name, runs, args.out, args.restart and rank == 0, builds, not args.rescore, keep)
         executor = executor_for(study.name, args) if args.executor else None
     except (ConfigError, PreflightError, DeviceUnavailable) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    segs = Segmenters(args.out / ".cache", resolve_device(runs[0][3].train.device) if runs else None)
     t0 = time.perf_counter()
     if size > 1:  # torchrun: every rank trains its slices of the one run; rank 0 writes and scores it
         run_id, variant, seed, spec = runs[0]
-        statuses = {run_id: run_one(study.name, run_id, spec, args.out, segs, rank == 0 and not args.no_progress,
+        statuses = {run_id: run_one(study.name, run_id, spec, args.out, builds, rank == 0 and not args.no_progress,
                                     f"[rank {rank}/{size} {run_id}]", variant, seed)}  # fmt: skip
         finish()  # training is over on every rank: no collective comes after it
         if rank > 0:
@@ -329,19 +275,19 @@ def main(argv=None) -> int:
             return 0
         statuses = {r[0]: run_statuses(args.out / study.name).get(r[0], {"status": "not run"}) for r in runs}
     elif args.rescore:
-        statuses = rescore(study, runs, args.out, segs)
+        statuses = rescore(study, runs, args.out, builds)
     else:
         statuses, walls = {}, []
         for i, (run_id, variant, seed, spec) in enumerate(runs):
             todo = sum(not (args.out / study.name / r[0] / "done").exists() for r in runs[i:])
             eta = f" study ETA ~{sum(walls) / len(walls) * todo / 60:.0f} min" if walls else ""
             started, fresh = time.perf_counter(), not (args.out / study.name / run_id / "done").exists()
-            statuses[run_id] = run_one(study.name, run_id, spec, args.out, segs, not args.no_progress,
+            statuses[run_id] = run_one(study.name, run_id, spec, args.out, builds, not args.no_progress,
                                        f"[{i + 1}/{len(runs)} {run_id}]{eta}", variant, seed)  # fmt: skip
             if fresh:
                 walls.append(time.perf_counter() - started)
     try:
-        ceil = ceiling(runs[0][3], segs) if runs else {}
+        ceil = ceiling(runs[0][3], builds) if runs else {}
     except Exception as e:  # noqa: BLE001 - the tables are still written without the ceiling row
         print(f"[ceiling] failed: {type(e).__name__}: {e}")
         ceil = {}

@@ -1,6 +1,8 @@
-"""Study and run specifications: RunSpec (one run's whole config), Study (variants x seeds x profiles),
-the one typed `override(cfg, "a.b.c", value)` helper that serves studies and the CLI's --set, and a
-run's identity (the config fields that decide its results).
+"""The study language: RunSpec (one run's whole config), Study (variants x seeds x profiles), Profile, Claim,
+the one typed `override(cfg, "a.b.c", value)` helper that serves studies and the CLI's --set, a run's identity
+(the config fields that decide its results), and the one conversion between a RunSpec and its config.json
+(`to_config`, `read_config`; checkpoints hold no module paths, so old run directories keep loading).
+The study catalogue (studies/catalogue/) imports this module and its profiles, nothing else.
 
 A study asks one question by varying one set of field paths; every variant must override the same
 paths (checked). Run ids are deterministic: `<variant>-s<seed>`. The settings of a run are applied in
@@ -19,16 +21,27 @@ import json
 import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from models import RECIPES
 from models.train import TrainConfig
-from studies.data import DataConfig
-from studies.stats import Claim
+from studies.datasets import DataConfig
 
 
 class ConfigError(ValueError):
     """An unknown config field or a value of the wrong type; the message names the field and what it takes."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    order: str  # "70x70 > 16x16 > 1x1": each variant better than the next, by the metric's direction
+    metric: str
+    source: str = ""
+
+    @property
+    def variants(self) -> list[str]:
+        return [v.strip() for v in self.order.split(" > ")]
 
 
 @dataclass(frozen=True)
@@ -200,6 +213,21 @@ def upgrade_config(config: dict) -> dict:
     return {**config, "train": train, "model": model, "data": data}
 
 
+def to_config(spec: RunSpec) -> dict:
+    """The config.json of a run: plain data (no module paths), read back by `spec_from_config`."""
+    return {"recipe": spec.recipe, **dataclasses.asdict(spec)}
+
+
+def read_config(path: Path) -> RunSpec:
+    """The RunSpec of a run's config.json; a missing or unreadable file raises ConfigError naming it."""
+    try:
+        return spec_from_config(json.loads(Path(path).read_text()))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found (the run was never started here)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, ConfigError, ValueError, TypeError, KeyError) as e:
+        raise ConfigError(f"{path}: not a readable run config ({e})") from None
+
+
 def spec_from_config(config: dict) -> RunSpec:
     """The RunSpec a run's config.json describes (older layouts upgraded first)."""
     config = upgrade_config(config)
@@ -259,7 +287,7 @@ class Study:
     reference: tuple[str, ...] = ()  # which tables of that file
     reference_names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # variant -> published rows
     row_note: str = ""  # per-row note from each run's describe(), e.g. "(D RF {D_receptive_field}px)"
-    claims: tuple[Claim, ...] = ()  # published orderings this study tests (studies/stats.py verdicts)
+    claims: tuple[Claim, ...] = ()  # published orderings this study tests (studies/results/stats.py verdicts)
     table_extra: tuple[str, ...] = ()  # training diagnostics (split "train", e.g. d_grad_spikes) shown in the table
 
     def __post_init__(self):

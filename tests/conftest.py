@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from studies.results import RESULTS_COLUMNS
+from metrics.tables import RESULTS_COLUMNS
 
 torch.set_num_threads(2)
 

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 
 from bench.report import main, rows_from_json
-from studies.results import RESULTS_COLUMNS, read_results
+from metrics.tables import RESULTS_COLUMNS, read_results
 
 REPORT = {
     "machine_info": {"torch": "2.x"},

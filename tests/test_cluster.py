@@ -6,7 +6,7 @@ import pytest
 import submitit
 
 from studies import run as runner
-from studies.cluster import RunJob
+from studies.runner.cluster import RunJob
 
 SMOKE = ["ablation_patchgan", "--profile", "smoke", "--no-progress"]
 
@@ -28,7 +28,7 @@ def test_local_executor_gives_the_plain_runs_tables(tmp_path, capsys):
 
 
 def test_status_of_runs_not_started_and_claimed(tmp_path, capsys):
-    from studies.collect import RunClaim
+    from studies.runner.execute import RunClaim
 
     with RunClaim(tmp_path / "ablation_patchgan" / "16x16-s0"):
         assert runner.main([*SMOKE, "--out", str(tmp_path), "--status"]) == 0

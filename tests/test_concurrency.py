@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from studies import run as runner
-from studies.collect import RunClaim
+from studies.runner.execute import RunClaim
 
 ROOT = Path(__file__).resolve().parent.parent
 

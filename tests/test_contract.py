@@ -10,9 +10,9 @@ from metrics import METRICS
 from models import RECIPES
 from models import checkpoint as ckpt
 from models.contract import Progress
-from models.evaluation import check_inputs
 from models.train import Engine, train
-from studies.build import build_recipe, datasets
+from studies.runner.build import build_recipe, datasets
+from studies.runner.evaluation import check_inputs
 from studies.spec import RunSpec, override
 
 SETTINGS = {"data.n_train": 8, "data.n_val": 2, "data.n_test": 4, "train.images": 8, "train.batch_size": 2,
@@ -43,7 +43,7 @@ def name(request):
 def test_declarations(name):
     cls = RECIPES[name]
     assert dataclasses.is_dataclass(cls.Config) and len(cls.views) == 2 and cls.metrics
-    from models.evaluation import SAMPLE_WRITERS
+    from studies.runner.evaluation import SAMPLE_WRITERS
 
     assert all(m in METRICS for m in cls.metrics) and cls.modality in SAMPLE_WRITERS
     spec = _spec(name)  # the defaults and smoke settings are valid dotted overrides

@@ -14,7 +14,7 @@ from models.cyclegan import CycleGAN, CycleGANConfig, ImagePool, ResnetConfig, R
 from models.layers import count_parameters
 from models.pix2pix import PatchDConfig, PatchDiscriminator
 from studies import run as runner
-from studies.synthetic import COLORS
+from studies.datasets.synthetic import COLORS
 
 FACTS = DataFacts(3, 3, 8, 32, "unpaired")
 T = Progress(0, 0, 10)

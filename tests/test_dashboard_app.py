@@ -80,7 +80,7 @@ def test_human_page_after_an_import(runs, monkeypatch, tmp_path):
     pack = tmp_path / "pack"
     Q.export(runs, "ablation_patchgan", "rating", 3, 0, pack)
     key = Q.load_key(pack / "key.csv")
-    rf.write(Q.simulate(key, {"1x1": 3.0, "70x70": 7.0}, n_raters=8, careless=2), "long", tmp_path / "r.csv", "?")
+    rf.write(rf.simulate(key, {"1x1": 3.0, "70x70": 7.0}, n_raters=8, careless=2), "long", tmp_path / "r.csv", "?")
     Q.import_responses(tmp_path / "r.csv", pack / "key.csv", "ablation_patchgan", runs)
     at = _app(runs, monkeypatch, "human")
     summary = at.dataframe[0].value.set_index("variant")

@@ -8,10 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from studies import data as D
-from studies import folders as F
-from studies.data import DataConfig, DatasetError, make_dataset
-from studies.synthetic import render_scene
+from studies.datasets import DataConfig, DatasetError, make_dataset
+from studies.datasets import base as D
+from studies.datasets import folders as F
+from studies.datasets.synthetic import render_scene
 
 
 def _save(path, array):
@@ -70,7 +70,7 @@ def test_jitter_is_shared_between_input_target_and_label():
     item = make_dataset(cfg, "train", augment=True)[0]
     _check_item(item, 32)
     # the input is the colourised label: after a shared crop/flip the colours still agree with the label
-    from studies.synthetic import colorize
+    from studies.datasets.synthetic import colorize
 
     rgb = colorize(item["label"].numpy())
     agree = (np.abs(D.to_uint8(item["a"]).astype(int) - rgb).sum(-1) < 30).mean()

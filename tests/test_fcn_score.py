@@ -100,7 +100,7 @@ def test_errors():
 
 
 def test_train_segmenter_learns_and_caches(tmp_path):
-    from studies.data import DataConfig, make_dataset
+    from studies.datasets import DataConfig, make_dataset
 
     ds = make_dataset(DataConfig(size=32, n_train=32, n_val=16, jitter=False), "train")
     net = train_segmenter(ds, 8, size=32, epochs=2, seed=0, cache_dir=tmp_path, batch_size=8, log=lambda m: None)
@@ -118,7 +118,7 @@ def test_train_segmenter_learns_and_caches(tmp_path):
 
 def test_segmenter_does_not_depend_on_the_process_rng(tmp_path):
     """The same (data, seed) gives the same segmenter whatever ran before, and training leaves the RNG alone."""
-    from studies.data import DataConfig, make_dataset
+    from studies.datasets import DataConfig, make_dataset
 
     ds = make_dataset(DataConfig(size=32, n_train=16, n_val=4, jitter=False), "train")
     torch.manual_seed(1)

@@ -86,7 +86,7 @@ def test_mturk_radio_buttons_import_both_answers(tmp_path):
 def test_a_key_of_another_study_is_refused_and_nothing_written(tmp_path, runs):
     key = _key("rating", per=4, reals=4).assign(study="ablation_loss")
     key.to_csv(tmp_path / "key.csv", index=False)
-    rf.write(Q.simulate(key, {"1x1": 3, "70x70": 7}, n_raters=8, careless=0), "long", tmp_path / "r.csv", "?")
+    rf.write(rf.simulate(key, {"1x1": 3, "70x70": 7}, n_raters=8, careless=0), "long", tmp_path / "r.csv", "?")
     results = runs / "ablation_patchgan" / "results.csv"
     before = results.read_bytes()
     with pytest.raises(Q.ResponseError, match=r"is the key of study 'ablation_loss', not of 'ablation_patchgan'"):
@@ -117,7 +117,7 @@ def test_a_key_mixing_studies_is_refused(tmp_path):
 def batch(tmp_path):
     key = _key("2afc", per=6, reals=6)
     key.to_csv(tmp_path / "key.csv", index=False)
-    rf.write(Q.simulate(key, {"1x1": 0.2, "70x70": 0.5}, n_raters=12, careless=2), "mturk", tmp_path / "full.csv", "?")
+    rf.write(rf.simulate(key, {"1x1": 0.2, "70x70": 0.5}, n_raters=12, careless=2), "mturk", tmp_path / "full.csv", "?")
     return tmp_path
 
 

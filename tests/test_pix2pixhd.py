@@ -23,7 +23,7 @@ from models.pix2pixhd import (
 )
 from models.train import Engine
 from studies import run as runner
-from studies.build import build_recipe, datasets
+from studies.runner.build import build_recipe, datasets
 from studies.spec import RunSpec, override
 
 FACTS = DataFacts(channels_a=3, channels_b=3, n_classes=8, size=64, view="paired", instances=True)

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import playground as P
 from models.checkpoint import CheckpointError
 from studies import run as runner
-from studies.synthetic import COLORS
+from studies.datasets.synthetic import COLORS
 from tests.conftest import make_runs
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
@@ -239,7 +239,7 @@ def test_torch_state_is_untouched_by_translating(trained):
 
 def test_a_cityscapes_run_gets_its_19_class_palette(tmp_path, monkeypatch):
     """A run trained on a Cityscapes root (a tiny one made here) draws with Cityscapes' 19 train classes."""
-    from studies.folders import CITYSCAPES_CLASSES, CITYSCAPES_COLORS
+    from studies.datasets.folders import CITYSCAPES_CLASSES, CITYSCAPES_COLORS
 
     root = tmp_path / "cityscapes"
     ids = np.array([[7, 26, 8, 23]] * 4, np.uint8).repeat(10, 0).repeat(10, 1)  # road, car, sidewalk, sky

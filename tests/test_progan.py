@@ -110,3 +110,13 @@ def test_study_end_to_end_with_curves_and_phase_samples(tmp_path):
     assert data.phase_marks(curves).label.tolist() == ["4 px", "8 px", "16 px", "32 px"]
     evals = data.metric_curves(tmp_path, "progan_tricks", [run.name])
     assert set(evals.series) >= {"swd_avg", "ms_ssim_diversity"} and evals.step.nunique() == 2  # 32 and 64 images
+
+
+def test_gradient_penalty_is_zero_for_a_unit_norm_critic_and_grows_with_its_norm():
+    from models.losses import gradient_penalty
+
+    w = torch.randn(3, 4, 4)
+    w /= w.norm()
+    real, fake = torch.randn(5, 3, 4, 4), torch.randn(5, 3, 4, 4).bfloat16()  # a fast-path fake is mixed in float32
+    assert gradient_penalty(lambda x: (x * w).flatten(1).sum(1), real, fake).item() == pytest.approx(0.0, abs=1e-10)
+    assert gradient_penalty(lambda x: (x * 3 * w).flatten(1).sum(1), real, fake).item() == pytest.approx(4.0)

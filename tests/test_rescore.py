@@ -11,10 +11,10 @@ from dashboard import data as dash
 from metrics import METRICS, EvalContext, stale
 from models import checkpoint as ckpt
 from models.contract import Progress
-from models.evaluation import Evaluator
 from studies import run as runner
-from studies.checkpoints import load_run
-from studies.data import DataConfig, make_dataset
+from studies.datasets import DataConfig, make_dataset
+from studies.runner.checkpoints import load_run
+from studies.runner.evaluation import Evaluator
 from studies.spec import spec_from_config, upgrade_config
 
 ARGS = ["ablation_patchgan", "--profile", "smoke", "--no-progress", "--only", "1x1-s0", "--only", "70x70-s0"]
@@ -53,7 +53,7 @@ def test_stale_rows_are_marked_and_rescore_recomputes_only_from_checkpoints(tmp_
     assert set(dash.stale_by_variant(loaded.runs).stale) == {"ssim"}
     assert set(dash.leaderboard(loaded.results, loaded.runs).stale) == {"ssim"}
 
-    from studies import execute
+    from studies.runner import execute
 
     monkeypatch.setattr(execute, "train", lambda *a, **k: pytest.fail("rescoring must not train"))
     assert runner.main([*ARGS, "--out", str(out), "--rescore"]) == 0

@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 import torch
 
-from studies import execute
+from metrics.tables import RESULTS_COLUMNS, SchemaError, merge_results, read_results
 from studies import run as runner
-from studies.build import build_recipe
-from studies.data import make_dataset
-from studies.results import RESULTS_COLUMNS, SchemaError, merge_results, read_results
+from studies.datasets import make_dataset
+from studies.runner import execute
+from studies.runner.build import build_recipe
 from studies.spec import ConfigError, Profile, RunSpec, Study, override, parse_set
 
 
@@ -77,10 +77,10 @@ def test_finished_runs_are_skipped(smoke, capsys):
 def test_failure_is_isolated_and_resume_continues(tmp_path, monkeypatch, capsys):
     real_execute = execute.execute
 
-    def flaky(spec, run_dir, segs, progress, desc):
+    def flaky(spec, run_dir, builds, progress, desc):
         if run_dir.name == "16x16-s0":
             raise RuntimeError("boom")
-        return real_execute(spec, run_dir, segs, progress, desc)
+        return real_execute(spec, run_dir, builds, progress, desc)
 
     monkeypatch.setattr(execute, "execute", flaky)
     args = ["ablation_patchgan", "--profile", "smoke", "--out", str(tmp_path), "--only", "1x1-s0,16x16-s0",
@@ -182,8 +182,8 @@ def test_results_schema_errors_and_merge(tmp_path):
 
 
 def test_studies_do_not_share_profile_state():
-    from studies import ablation_generator, ablation_loss, ablation_patchgan
-    from studies.profiles import QUICK
+    from studies.catalogue import ablation_generator, ablation_loss, ablation_patchgan
+    from studies.catalogue.profiles import QUICK
 
     assert "model.d.n_layers" not in QUICK  # no study mutates the shared defaults
     loss_runs = ablation_loss.STUDY.runs("quick")
@@ -227,3 +227,43 @@ def test_statistics_files_verdicts_and_report(smoke, capsys, tmp_path):
     assert "| variant | fcn_pixel_acc |" in md and "70x70 > 16x16 > 1x1" in md and "(published)" in md
     assert r"\begin{tabular}" in tex and r"fcn\_pixel\_acc" in tex and r"70x70 $>$ 16x16" in tex
     assert report.main(["nope", "--out", str(out)]) == 2
+
+
+def test_a_study_builds_each_dataset_and_recipe_once(tmp_path, monkeypatch):
+    """The preflight, the runs, the segmenter and the ceiling share what was built: one train set, one test set
+    and one segmenter train set for four runs of the same data, and one recipe per run."""
+    from studies.runner import build
+
+    made, built = [], []
+    real_make, real_build = build.make_dataset, build.build_recipe
+    monkeypatch.setattr(build, "make_dataset", lambda *a, **k: made.append((a[1], k)) or real_make(*a, **k))
+    monkeypatch.setattr(build, "build_recipe", lambda spec, data: built.append(spec) or real_build(spec, data))
+    args = ["ablation_patchgan", "--profile", "smoke", "--out", str(tmp_path), "--no-progress"]
+    assert runner.main(args) == 0
+    assert sorted(split for split, _ in made) == ["test", "train", "train"], made  # train: augmented + segmenter's
+    assert len(built) == 4  # four runs, each recipe built by the preflight and trained as it was built
+    made.clear(), built.clear()
+    assert runner.main(args) == 0  # all done: nothing is trained, the finished runs' recipes are not kept
+    assert len(built) == 4 and len(made) == 3  # checked once more; the ceiling's segmenter is read from disk
+
+
+def test_checking_inputs_leaves_no_trace_in_the_recipe():
+    """check_inputs translates two items before training; batch statistics it moves are put back."""
+    from torch import nn
+
+    from models.contract import Progress
+    from studies.runner.evaluation import check_inputs
+
+    class Recipe:
+        nets = {"G": nn.BatchNorm2d(3)}
+
+        def translate(self, batch, t):
+            return {"fake_b": self.nets["G"](batch["b"])}  # train mode: updates the running statistics
+
+    recipe, data = Recipe(), [{"b": torch.rand(3, 8, 8) * 5 + 2, "index": torch.tensor(i)} for i in range(2)]
+    before = {k: v.clone() for k, v in recipe.nets["G"].state_dict().items()}
+    check_inputs(recipe, data, {}, Progress(0, 0, 1))
+    after = recipe.nets["G"].state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    recipe.translate(data[0] | {"b": data[0]["b"][None]}, Progress(0, 0, 1))
+    assert not torch.equal(before["running_mean"], recipe.nets["G"].running_mean)  # the check was not vacuous

@@ -6,8 +6,8 @@ import pytest
 import torch
 from PIL import Image
 
-from studies import execute
 from studies import run as runner
+from studies.runner import execute
 
 SMOKE = ["ablation_patchgan", "--profile", "smoke", "--no-progress"]
 

@@ -9,7 +9,7 @@ import torch
 from models.contract import DataFacts, Progress
 from models.pix2pix import PatchDConfig, Pix2Pix, Pix2PixConfig, UNetConfig
 from models.train import DataStream, Engine, TrainConfig, seed_everything
-from studies.data import DataConfig, make_dataset
+from studies.datasets import DataConfig, make_dataset
 
 SWITCHES = {  # switch -> (TrainConfig fields, loss tolerance (relative), weight tolerance (absolute))
     "fused_adam": ({"fused_adam": True}, 1e-4, 1e-5),

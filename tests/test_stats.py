@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 
 from metrics.fcn_score import scores_from_confusion
-from studies import stats
-from studies.stats import Claim, Items
+from metrics.holm import holm
+from studies.results import per_item, stats
+from studies.results.per_item import Items
+from studies.spec import Claim
 
 
 def _simulate(rng, means, seeds=5, n=100, sd_seed=0.02, sd_item=0.1, sd_noise=0.05):
@@ -121,10 +123,11 @@ def test_fcn_counts_reproduce_the_confusion_scores():
     per.append({"index": -1, "metric": "fcn_n_classes", "value": c})
     per = pd.DataFrame(per)
     whole = scores_from_confusion(conf.sum(0))
-    for key in stats.FCN_KEYS:
-        it = stats.items_for(per, key)
+    for key in per_item.CONFUSION_KEYS[:3]:
+        it = per_item.items_for(per, key)
         assert it.value(it.x.sum(0), n) == pytest.approx(whole[key], rel=1e-9)
 
 
 def test_holm():
-    assert stats.holm([0.01, 0.04, 0.03, np.nan]).tolist()[:3] == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.01, 0.04, 0.03, np.nan]).tolist()[:3] == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])  # capped at 1

@@ -48,7 +48,7 @@ def test_identical_sets_score_exactly_zero(gen):
 
 
 def test_same_distribution_scores_far_below_different():
-    from studies.data import DataConfig, make_dataset
+    from studies.datasets import DataConfig, make_dataset
 
     ds = make_dataset(DataConfig(size=32, n_train=64), "train")
     photos = torch.stack([ds[i]["b"] for i in range(64)])

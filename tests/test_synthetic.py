@@ -6,8 +6,8 @@ from skimage.color import rgb2lab
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
-from studies import synthetic
-from studies.synthetic import BUILDING, CAR, CLASSES, colorize, render_instances, render_scene
+from studies.datasets import synthetic
+from studies.datasets.synthetic import BUILDING, CAR, CLASSES, colorize, render_instances, render_scene
 
 
 @pytest.fixture(scope="module")

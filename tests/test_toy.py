@@ -6,15 +6,14 @@ import csv
 import pytest
 import torch
 
-from metrics.surfaces import EnergyDistance, SurfaceFit, fit_alpha
+from metrics.surfaces import SCALE, EnergyDistance, SurfaceFit, fit_alpha, grid_xy, surface_z
 from models.contract import DataFacts, Progress
 from models.layers import count_parameters
 from models.losses import gan_loss, real_label_smoothing
 from models.runlog import RunLog
 from models.toy import DCGANDiscriminator, DCGANGenerator, FCDiscriminator, FCGenerator, ToyConfig, ToyGAN
 from models.train import Engine, TrainConfig, TricksConfig, expand_phases
-from studies.data import DataConfig, DatasetError, make_dataset
-from studies.surfaces import SCALE, SurfaceConfig, grid_xy, surface_z
+from studies.datasets import DataConfig, DatasetError, SurfaceConfig, make_dataset
 
 
 def _data(fmt="clouds", split="test", n=16, **kw):

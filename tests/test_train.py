@@ -13,7 +13,7 @@ from models import checkpoint as ckpt
 from models.contract import DataFacts, Progress
 from models.pix2pix import PatchDConfig, Pix2Pix, Pix2PixConfig, UNetConfig
 from models.train import DataStream, EMAConfig, Engine, NonFiniteLoss, OptConfig, OptGroups, TrainConfig, train
-from studies.data import DataConfig, make_dataset
+from studies.datasets import DataConfig, make_dataset
 
 DATA = DataConfig(size=32, n_train=8, n_val=2, n_test=4)
 FACTS = DataFacts(3, 3, 8, 32, "paired")
@@ -179,7 +179,7 @@ def test_losses_csv_keeps_terms_that_appear_later(tmp_path):
 
 def test_resume_is_exact_for_pix2pix(tmp_path):
     data, test = make_dataset(DATA, "train", augment=True), make_dataset(DATA, "test")
-    from models.evaluation import Evaluator
+    from studies.runner.evaluation import Evaluator
 
     def ev():
         return Evaluator(test, {}, torch.device("cpu"), batch_size=4)
@@ -280,7 +280,7 @@ def test_nan_loss_fails_with_a_clear_error(tmp_path, monkeypatch):
 
 def test_samples_and_eval_come_from_one_pass(tmp_path):
     from metrics import METRICS, EvalContext
-    from models.evaluation import Evaluator
+    from studies.runner.evaluation import Evaluator
 
     test = make_dataset(DATA, "test")
     ev = Evaluator(test, {"l1": (METRICS["l1"], METRICS["l1"].make(EvalContext()))}, torch.device("cpu"), 2)

@@ -17,11 +17,10 @@ paper (256 px, batch 1, 200 epochs of 2,975 images, the references' widths). The
 segmenters, far larger models and images) are for orientation only.
 """
 
-from studies.profiles import PAPER as P2P_PAPER
-from studies.profiles import QUICK as P2P_QUICK
-from studies.profiles import SMOKE as P2P_SMOKE
-from studies.spec import Profile, RunSpec, Study
-from studies.stats import Claim
+from studies.catalogue.profiles import PAPER as P2P_PAPER
+from studies.catalogue.profiles import QUICK as P2P_QUICK
+from studies.catalogue.profiles import SMOKE as P2P_SMOKE
+from studies.spec import Claim, Profile, RunSpec, Study
 
 COMMON = ("data.size", "data.n_train", "data.n_val", "data.n_test", "train.images", "train.batch_size",
           "train.log_every", "train.ckpt_every", "train.sample_every", "train.eval_every", "eval.segmenter_epochs",

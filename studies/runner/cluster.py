@@ -3,7 +3,7 @@
 
 One job per run, submitted as one job array (`executor.batch()`); each job trains its run through the same
 `run_one` as a local run (claim, resume, failure record) and then rebuilds the study's tables under the study
-lock (studies/collect.py), so the tables are complete whichever job ends last. A job that reaches its time
+lock (studies/results/collect.py), so the tables are complete whichever job ends last. A job that reaches its time
 limit or is preempted is requeued by submitit's checkpointing hook (RunJob is a Checkpointable) and resumes
 from the run's last checkpoint. The local executor runs jobs as subprocesses of this machine, at most
 `--workers` at a time (submitted in waves); on SLURM `--workers` caps the array (slurm_array_parallelism).
@@ -11,15 +11,17 @@ from the run's last checkpoint. The local executor runs jobs as subprocesses of 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
 import submitit
 
-from studies import results as R
-from studies.collect import RunClaim, collect, study_lock
-from studies.spec import ConfigError, spec_from_config
+from metrics.tables import study_lock, write_json_atomic
+from models.train import resolve_device
+from studies.results.collect import collect
+from studies.runner.build import Builds
+from studies.runner.execute import RunClaim, run_one
+from studies.spec import ConfigError, spec_from_config, to_config
 
 
 class RunJob(submitit.helpers.Checkpointable):
@@ -30,12 +32,9 @@ class RunJob(submitit.helpers.Checkpointable):
         self.config, self.out = config, out
 
     def __call__(self) -> dict:
-        from models.train import resolve_device
-        from studies.execute import Segmenters, run_one
-
         spec, out = spec_from_config(self.config), Path(self.out)
-        segs = Segmenters(out / ".cache", resolve_device(spec.train.device))
-        status = run_one(self.study, self.run_id, spec, out, segs, False, self.run_id, self.variant, self.seed)
+        builds = Builds(out / ".cache", resolve_device(spec.train.device))
+        status = run_one(self.study, self.run_id, spec, out, builds, False, self.run_id, self.variant, self.seed)
         with study_lock(out / self.study):
             collect(out / self.study, self.study, self.question)
         return status
@@ -96,7 +95,7 @@ def submit(study, runs: list, args, executor: submitit.Executor) -> list:
         batch = []
         with executor.batch():
             for run_id, variant, seed, spec in wave:
-                config = {"recipe": spec.recipe, **dataclasses.asdict(spec)}
+                config = to_config(spec)
                 job = RunJob(study.name, study.question, run_id, variant, seed, config, str(args.out))
                 batch.append((run_id, executor.submit(job)))
         for run_id, job in batch:
@@ -104,7 +103,7 @@ def submit(study, runs: list, args, executor: submitit.Executor) -> list:
             run_dir.mkdir(parents=True, exist_ok=True)
             job_info = {"executor": args.executor, "job_id": job.job_id,
                         "folder": str(Path(args.out) / study.name / ".submitit")}  # fmt: skip
-            R.write_json_atomic(job_info, run_dir / "job.json")
+            write_json_atomic(job_info, run_dir / "job.json")
             print(f"[{run_id}] submitted as {args.executor} job {job.job_id}")
         jobs += [job for _, job in batch]
         if args.executor == "local" or not args.no_wait:

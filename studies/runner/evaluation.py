@@ -1,4 +1,5 @@
-"""Evaluation out of the loop: translate the eval split in batches, feed the metrics, write samples.
+"""Evaluating a run, the evaluator the loop calls: translate the eval split in batches, feed the metrics, write
+samples, and at the end the per-item file (studies/results/per_item.py).
 
 Every metric reads its inputs by key from the eval batch merged with the recipe's `translate` outputs
 (metrics.METRICS[name].inputs, e.g. ("fake_b", "label")); `check_inputs` proves on one batch, before
@@ -23,8 +24,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset, default_collate
@@ -32,6 +31,7 @@ from torchvision.utils import save_image
 
 from models.contract import Progress
 from models.train import to_device
+from studies.results.per_item import write_per_item
 
 
 class MetricInputError(KeyError):
@@ -113,27 +113,6 @@ def _compute(metrics: dict) -> dict[str, float]:
     return values
 
 
-def write_per_item(metrics: dict, indices: list[int], path: Path) -> None:
-    """per_item.csv (index, metric, value): the per-item values and contributions of every accumulator that
-    has them (metrics.protocol: per_item), written atomically. Zero counts are left out; a row with index -1
-    records the number of classes of a confusion-based score (absent classes count in its means)."""
-    rows = []
-    for _, acc in metrics.values():
-        if not hasattr(acc, "per_item") or len(indices) == 0:
-            continue
-        positions, values = acc.per_item()
-        item_index = np.asarray(indices)[positions]
-        for key, v in values.items():
-            keep = np.isfinite(v) & ((v != 0) | (":" not in key))  # class counts (`fcn_tp:3`): zeros left out
-            rows.append(pd.DataFrame({"index": item_index[keep], "metric": key, "value": v[keep]}))
-        if hasattr(acc, "prefix") and any(":" in k for k in values):
-            rows.append(pd.DataFrame({"index": [-1], "metric": [f"{acc.prefix}_n_classes"], "value": [acc.n]}))
-    if rows:
-        tmp = path.with_suffix(".csv.tmp")
-        pd.concat(rows, ignore_index=True).to_csv(tmp, index=False)
-        tmp.replace(path)
-
-
 def score(metrics: dict, pairs: Iterable[tuple[dict, dict]]) -> dict[str, float]:
     """Feed each (batch, outputs) pair to the accumulators of `metrics` ({name: (spec, acc)}); their values."""
     for _, acc in metrics.values():
@@ -197,7 +176,7 @@ class Evaluator:
             self._save_real(cached, fresh)
             values = _compute(self.metrics)
         if final:
-            write_per_item(self.metrics, indices, run_dir / "per_item.csv")
+            write_per_item(self.metrics, indices, run_dir)
         return values
 
     def ceiling(self) -> dict[str, float]:
@@ -244,11 +223,15 @@ class Evaluator:
 
 
 def check_inputs(recipe, data: Dataset, specs: dict, t: Progress, name: str = "") -> None:
-    """Translate two items and check that every metric ({name: MetricSpec}) finds its input keys."""
+    """Translate two items and check that every metric ({name: MetricSpec}) finds its input keys; the nets'
+    buffers are restored afterwards, so the checked recipe is the one that trains."""
     device = next(p.device for net in recipe.nets.values() for p in net.parameters())
     item = to_device(default_collate([data[i] for i in range(min(2, len(data)))]), device)
+    saved = [(b, b.clone()) for net in recipe.nets.values() for b in net.buffers()]
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         out = recipe.translate(item, t)
+    for buffer, value in saved:  # the recipe goes on to train: the check leaves no trace (batch statistics)
+        buffer.copy_(value)
     for metric, spec in specs.items():
         for key in spec.inputs:
             if key not in item and key not in out:

@@ -1,7 +1,7 @@
 """Can I trust the number? Intervals per cell, comparisons between variants, and verdicts on published claims.
 
 Two sources of variation are counted: training runs (seeds) and test items. Each run's final evaluation
-writes per_item.csv (models/evaluation.py): per-item values of mean metrics (ssim, ms_ssim, l1, psnr,
+writes per_item.csv (studies/results/per_item.py): per-item values of mean metrics (ssim, ms_ssim, l1, psnr,
 pair diversity) and per-item class counts of the FCN-score, whose sums over any set of items give that
 set's scores. For those metrics:
 - a cell's interval is estimate +- t(S-1) x SE, where SE is the standard deviation of a two-level
@@ -24,7 +24,6 @@ needs two seeds or more: one training run says nothing about training variation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,75 +31,11 @@ import pandas as pd
 from scipy import stats as sps
 
 from metrics import higher_is_better
+from metrics.holm import holm
+from metrics.tables import final_rows
+from studies.results.per_item import Items, item_table
 
-ALPHA, POWER, BOOT, EPS = 0.05, 0.8, 2000, 1e-12
-CONFUSION_KEYS = tuple(f"{p}_{k}" for p in ("fcn", "label") for k in ("pixel_acc", "class_acc", "class_iou"))
-FCN_KEYS = CONFUSION_KEYS[:3]
-
-
-@dataclass(frozen=True)
-class Claim:
-    order: str  # "70x70 > 16x16 > 1x1": each variant better than the next, by the metric's direction
-    metric: str
-    source: str = ""
-
-    @property
-    def variants(self) -> list[str]:
-        return [v.strip() for v in self.order.split(" > ")]
-
-
-# --- per-item data: each run's items as a matrix, and how the metric follows from its column sums ---
-
-
-@dataclass
-class Items:
-    index: np.ndarray  # (N,) test item ids
-    x: np.ndarray  # (N, K) per-item contributions
-    kind: str  # "mean" or one of CONFUSION_KEYS
-
-    def value(self, sums: np.ndarray, n) -> np.ndarray:
-        """The metric from column sums (..., K) over n items (broadcasts over leading axes)."""
-        if self.kind == "mean":
-            return sums[..., 0] / n
-        tp, true, pred = np.split(sums, 3, axis=-1)
-        if self.kind.endswith("pixel_acc"):
-            return tp.sum(-1) / (true.sum(-1) + EPS)
-        if self.kind.endswith("class_acc"):
-            return (tp / (true + EPS)).mean(-1)  # absent classes count 0, as the reference
-        return (tp / (true + pred - tp + EPS)).mean(-1)
-
-    def aligned(self, index: np.ndarray) -> Items:
-        pos = {i: k for k, i in enumerate(self.index)}
-        return Items(index, self.x[[pos[i] for i in index]], self.kind)
-
-
-def items_for(per_item: pd.DataFrame, metric: str) -> Items | None:
-    """One run's Items for a metric key, from its per_item.csv rows; None when it has none for that key."""
-    if metric in CONFUSION_KEYS:
-        prefix = metric.split("_")[0]
-        n = per_item[per_item.metric == f"{prefix}_n_classes"].value
-        if n.empty:
-            return None
-        c = int(n.iloc[0])
-        cols = [f"{prefix}_{k}:{i}" for k in ("tp", "true", "pred") for i in range(c)]
-        wide = per_item[per_item.metric.isin(cols)].pivot_table(index="index", columns="metric", values="value")
-        wide = wide.reindex(columns=cols).fillna(0.0)  # zero counts were left out of the file
-        return Items(wide.index.to_numpy(), wide.to_numpy(dtype=float), metric) if len(wide) else None
-    rows = per_item[(per_item.metric == metric) & (per_item["index"] >= 0)]
-    if rows.empty:
-        return None
-    return Items(rows["index"].to_numpy(), rows[["value"]].to_numpy(dtype=float), "mean")
-
-
-def item_table(study_dir: Path, run_ids, metrics) -> dict[tuple[str, str], Items | None]:
-    """{(run_id, metric): Items} from each run's per_item.csv (runs without one are left out)."""
-    out = {}
-    for run_id in run_ids:
-        path = Path(study_dir) / str(run_id) / "per_item.csv"
-        if path.exists():
-            per_item = pd.read_csv(path)
-            out |= {(run_id, m): items_for(per_item, m) for m in metrics}
-    return out
+ALPHA, POWER, BOOT = 0.05, 0.8, 2000
 
 
 # --- bootstrap ---------------------------------------------------------------------------------
@@ -198,19 +133,6 @@ def compare(final: pd.DataFrame, items: dict, a: str, b: str, metric: str, rng) 
                   "method": method + (" (1 seed: items only)" if s == 1 else "")}  # fmt: skip
 
 
-def holm(p) -> np.ndarray:
-    """Holm-Bonferroni adjusted p-values (NaN stays NaN)."""
-    p = np.asarray(p, dtype=float)
-    out, ok = np.full_like(p, np.nan), np.isfinite(p)
-    q = p[ok]
-    order, running, adj = np.argsort(q), 0.0, np.empty_like(q)
-    for rank, i in enumerate(order):
-        running = max(running, (len(q) - rank) * q[i])
-        adj[i] = min(1.0, running)
-    out[ok] = adj
-    return out
-
-
 def seeds_needed(diff: float, sd: float, cap: int = 1000, alpha: float = ALPHA) -> float:
     """Seeds a paired t-test (two-sided, level `alpha`) needs for POWER at this mean difference and seed spread."""
     if not np.isfinite(sd):
@@ -281,8 +203,7 @@ def _plan(verdict: str, n: float, against: bool) -> str:
 
 def analyse(results: pd.DataFrame, study_dir: Path, variants: list[str], claims=(), seed: int = 0) -> dict:
     """{"cells", "comparisons", "claims"} of a study's final test results (results.csv) and per-item files."""
-    test = results[results.split == "test"]
-    final = test[test.step == test.groupby("run_id").step.transform("max")]
+    final = final_rows(results[results.split == "test"])
     metrics = list(dict.fromkeys(final.metric))
     items = item_table(study_dir, final.run_id.unique(), metrics)
     rng = np.random.default_rng(seed)

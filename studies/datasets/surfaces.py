@@ -4,7 +4,8 @@ surfaces in R^3 that are the densities of N(0, alpha I) in the plane, alpha a na
 Coordinates are scaled into [-0.9, 0.9], inside the range of a tanh output, which reaches +-1 only
 asymptotically: x, y = 0.9 u / EXTENT for plane coordinates u in [-EXTENT, EXTENT], and
 z = 0.9 (2 exp(-|u|^2 / (2 alpha)) / alpha - 1), the density rescaled so that alpha = 1 peaks at 0.9 and every
-natural alpha lies in [-0.9, 0.9]. `surface_z` is the family the metrics fit.
+natural alpha lies in [-0.9, 0.9]. The family itself (`surface_z`, `grid_xy`) is defined once, in
+metrics/surfaces.py, the metric that fits it; this module renders items from it.
 Three formats, as the report used them (`data.surfaces.format`):
 - "points": one surface (alpha = `data.surfaces.alpha`) as a point cloud, each item one point (3,), its
   (x, y) drawn uniformly from (seed, index); the FC-GAN learns the distribution of points;
@@ -16,36 +17,13 @@ Deviation: the report does not give its grid extent or scaling; these are ours.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from metrics.surfaces import SCALE, grid_xy, surface_z
 from models.contract import DataFacts
-
-EXTENT = 3.5  # half-width of the plane grid in N(0, alpha I) units: 3.5 sigma of alpha = 1, 1.75 of alpha = 4
-SCALE = 0.9  # every coordinate lies in [-SCALE, SCALE]
-
-
-@dataclass(frozen=True)
-class SurfaceConfig:
-    format: Literal["points", "clouds", "grids"] = "clouds"
-    alphas: tuple[int, ...] = (1, 2, 3, 4)  # the family (clouds, grids): each item's alpha drawn from these
-    alpha: int = 2  # the one surface of the points format
-    grid: int = 8  # points per side of a surface (clouds: grid^2 points; grids: grid x grid px)
-
-
-def surface_z(x: torch.Tensor, y: torch.Tensor, alpha) -> torch.Tensor:
-    """z of the surface with variance `alpha` at normalised plane coordinates x, y (broadcasting)."""
-    r2 = (x * EXTENT / SCALE) ** 2 + (y * EXTENT / SCALE) ** 2
-    return SCALE * (2 * torch.exp(-r2 / (2 * alpha)) / alpha - 1)
-
-
-def grid_xy(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    axis = torch.linspace(-SCALE, SCALE, n, dtype=torch.float64)
-    return torch.meshgrid(axis, axis, indexing="ij")
+from studies.datasets.base import SPLITS, DatasetError
 
 
 class GaussianSurfaces(Dataset):
@@ -54,11 +32,9 @@ class GaussianSurfaces(Dataset):
     views = ("unconditional",)
     classes: tuple[str, ...] = ()
     n_classes = 0
-    drawing = ""  # nothing to draw: no input (studies/data.py _Base.drawing)
+    drawing = ""  # nothing to draw: no input (studies/datasets/base.py _Base.drawing)
 
     def __init__(self, cfg, split: str, augment: bool = False, view: str = "unconditional"):
-        from studies.data import SPLITS, DatasetError
-
         if view not in self.views:
             raise DatasetError(f"gaussian_surfaces gives the unconditional view only, not {view!r} (the recipe's)")
         s = cfg.surfaces

@@ -2,9 +2,8 @@
 70x70 PatchGAN (34 px at the quick profile's 64 px), labels->photo.
 """
 
-from studies.profiles import pix2pix_profiles
-from studies.spec import RunSpec, Study
-from studies.stats import Claim
+from studies.catalogue.profiles import pix2pix_profiles
+from studies.spec import Claim, RunSpec, Study
 
 STUDY = Study(
     name="ablation_loss",

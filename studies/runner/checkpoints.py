@@ -1,5 +1,5 @@
 """Loading a finished run for inference: the one function every consumer uses (rescoring, the dashboard,
-questionnaire export). The run's config.json rebuilds its recipe (studies/spec.py spec_from_config), the
+questionnaire export). The run's config.json rebuilds its recipe (studies/spec.py read_config), the
 checkpoint is read as weights only, and the EMA copies (G_ema) take the place of the nets they average,
 as in evaluation. Every fault (missing or corrupt files, a checkpoint that does not fit the config)
 raises CheckpointError naming the file.
@@ -7,7 +7,6 @@ raises CheckpointError naming the file.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +15,9 @@ import torch
 from models import checkpoint as ckpt
 from models.checkpoint import CheckpointError
 from models.contract import Progress
-from studies.build import build_recipe, datasets
-from studies.data import DatasetError
-from studies.spec import ConfigError, RunSpec, spec_from_config
+from studies.datasets import DatasetError, make_dataset
+from studies.runner.build import build_recipe, datasets
+from studies.spec import ConfigError, RunSpec, read_config
 
 
 @dataclass
@@ -31,21 +30,19 @@ class LoadedRun:
 
 
 def load_spec(run_dir: Path) -> RunSpec:
-    path = Path(run_dir) / "config.json"
     try:
-        return spec_from_config(json.loads(path.read_text()))
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: not found (the run was never started here)") from None
-    except (json.JSONDecodeError, ConfigError, TypeError, KeyError) as e:
-        raise CheckpointError(f"{path}: not a readable run config ({e})") from None
+        return read_config(Path(run_dir) / "config.json")
+    except ConfigError as e:
+        raise CheckpointError(str(e)) from None
 
 
-def load_run(run_dir: Path, device: str | torch.device = "cpu") -> LoadedRun:
-    """The run in `run_dir` with its final (or latest) checkpoint loaded, ready for `translate`."""
+def load_run(run_dir: Path, device: str | torch.device = "cpu", builds=None) -> LoadedRun:
+    """The run in `run_dir` with its final (or latest) checkpoint loaded, ready for `translate`; `builds`
+    (studies/runner/build.py Builds) shares the datasets a study process has built already."""
     run_dir = Path(run_dir)
     spec = load_spec(run_dir)
     try:
-        train_set, test_set = datasets(spec)
+        train_set, test_set = datasets(spec, builds.dataset if builds is not None else make_dataset)
     except DatasetError as e:
         raise CheckpointError(f"{run_dir}: the run's data is not readable here: {e}") from None
     recipe = build_recipe(spec, train_set)

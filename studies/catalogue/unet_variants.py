@@ -3,16 +3,15 @@
 local U-Net at full size), the U-Net with 2x2 instead of 4x4 kernels, and a PatchGAN with a 16 x 16 output map at
 256 px (one logit per 16 px; models/pix2pix.py), each with L1+cGAN on synthetic_scenes labels -> photo.
 
-Profiles as the pix2pix ablations (studies/profiles.py), with the 70x70 D one rung down (34 px at 64 px) and
+Profiles as the pix2pix ablations (studies/catalogue/profiles.py), with the 70x70 D one rung down (34 px at 64 px) and
 6 downsamplings at every small size (the hierarchical U-Net's global net needs 5, so smoke runs at 64 px too).
 At 64 px the stride-16 D gives a 4 x 4 map whose logits each see 78 px, the whole image: the printed table
 shows each run's receptive field. Hu, Wang and Wang publish no code; the claims below are the hypotheses their
 redesign tests, not published numbers.
 """
 
-from studies.profiles import pix2pix_profiles
-from studies.spec import RunSpec, Study
-from studies.stats import Claim
+from studies.catalogue.profiles import pix2pix_profiles
+from studies.spec import Claim, RunSpec, Study
 
 SOURCE = "Hu, Wang, Wang (the redesign's hypothesis)"
 V = {"model.g.hierarchical": False, "model.g.kernel": 4, "model.d.kind": "patch"}

@@ -6,9 +6,8 @@ the variants to the same ladder one rung down: 1 / 16 / 34 / 70 px, so that only
 whole image (as 286 does at 256 px). The printed table shows each run's actual receptive field.
 """
 
-from studies.profiles import pix2pix_profiles
-from studies.spec import RunSpec, Study
-from studies.stats import Claim
+from studies.catalogue.profiles import pix2pix_profiles
+from studies.spec import Claim, RunSpec, Study
 
 SMALL = {
     "1x1": {"model.d.kind": "pixel", "model.d.n_layers": 1},

@@ -1,5 +1,5 @@
-"""synthetic_sketches: line drawings of the synthetic scenes (studies/synthetic.py) -> their photos, the embedded
-stand-in for the Sketchy sketch -> photo data of the Beggs, Khadem, Lund, Thompson report.
+"""synthetic_sketches: line drawings of the synthetic scenes (studies/datasets/synthetic.py) -> their photos, the
+embedded stand-in for the Sketchy sketch -> photo data of the Beggs, Khadem, Lund, Thompson report.
 
 A sketch is black strokes on white: the class boundaries and instance outlines (each car, each person) of the
 label map, plus the inner detail a person draws: window grids of buildings, lane marks on the road and the
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from studies import synthetic
+from studies.datasets import synthetic
 
 DETAIL_CLASSES = (synthetic.BUILDING, synthetic.ROAD, synthetic.VEGETATION, synthetic.CAR)
 

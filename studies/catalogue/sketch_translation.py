@@ -1,13 +1,12 @@
 """pix2pix (paired) or CycleGAN (unpaired) for sketch -> photo? The Beggs, Khadem, Lund, Thompson report trained
 both on Sketchy classes and compared them by SSIM (its Table 1); here both train on synthetic_sketches (line
-drawings of the synthetic scenes, studies/sketches.py) and are scored by SSIM, the FCN-score of the photos,
+drawings of the synthetic scenes, studies/datasets/sketches.py) and are scored by SSIM, the FCN-score of the photos,
 Lab histograms and SWD. CycleGAN trains without the identity term. The report's SSIM rows (Sketchy trees) are
 shown for orientation: another dataset, other models.
 """
 
-from studies.cyclegan_profiles import cyclegan_profiles
-from studies.spec import RunSpec, Study
-from studies.stats import Claim
+from studies.catalogue.profiles import cyclegan_profiles
+from studies.spec import Claim, RunSpec, Study
 
 METRICS = ("ssim", "fcn_score", "hist_intersection", "swd")
 

@@ -1,7 +1,7 @@
 """Real datasets from a local path (nothing is downloaded): pix2pix aligned A|B folders, CycleGAN's unpaired
 folders, Cityscapes, CIFAR-10 / CelebA roots through torchvision (download=False).
 
-Every item follows studies/data.py's convention. Unpaired views draw each item's B at random, independently of
+Every item follows studies/datasets/base.py's convention. Unpaired views draw each item's B at random, independently of
 A, as the reference's unaligned dataset does (github.com/junyanz/pytorch-CycleGAN-and-pix2pix
 data/unaligned_dataset.py: A index = i mod |A|, B index random, length max(|A|, |B|)); a CycleGAN folder has
 no pairs, so metrics that compare an output with its own target cannot score it (the runner says so before
@@ -21,11 +21,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from studies import synthetic
-from studies.data import (
-    CITYSCAPES_CLASSES,
-    CITYSCAPES_COLORS,
-    CITYSCAPES_TRAIN_IDS,
+from studies.datasets import synthetic
+from studies.datasets.base import (
     DataConfig,
     DatasetError,
     View,
@@ -36,6 +33,21 @@ from studies.data import (
     read_image,
     to_tensor,
 )
+
+CITYSCAPES_CLASSES = ("road", "sidewalk", "building", "wall", "fence", "pole", "traffic light",
+                      "traffic sign", "vegetation", "terrain", "sky", "person", "rider", "car", "truck",
+                      "bus", "train", "motorcycle", "bicycle")  # fmt: skip
+CITYSCAPES_COLORS = np.array(
+    [(128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156), (190, 153, 153), (153, 153, 153),
+     (250, 170, 30), (220, 220, 0), (107, 142, 35), (152, 251, 152), (70, 130, 180), (220, 20, 60),
+     (255, 0, 0), (0, 0, 142), (0, 0, 70), (0, 60, 100), (0, 80, 100), (0, 0, 230), (119, 11, 32)],
+    dtype=np.uint8,
+)  # fmt: skip
+# Cityscapes labelIds -> the 19 train ids (cityscapesScripts' labels.py); every other id is ignored.
+CITYSCAPES_TRAIN_IDS = np.full(256, 255, dtype=np.int64)
+for _label_id, _train_id in zip((7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33),
+                                range(19)):  # fmt: skip
+    CITYSCAPES_TRAIN_IDS[_label_id] = _train_id
 
 
 class AlignedFolder(_Base):

@@ -4,7 +4,7 @@ with and without torch.compile.
 The answer is "no" when the fast path's FCN-score and L1 fall within the reference's seed-to-seed spread.
 """
 
-from studies.profiles import pix2pix_profiles
+from studies.catalogue.profiles import pix2pix_profiles
 from studies.spec import RunSpec, Study
 
 STUDY = Study(

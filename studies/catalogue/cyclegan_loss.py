@@ -6,9 +6,8 @@ trains without it), with pix2pix trained on the pairs as the upper-bound row. Tr
 at random from the other half of the training split), scored on pairs.
 """
 
-from studies.cyclegan_profiles import cyclegan_profiles
-from studies.spec import RunSpec, Study
-from studies.stats import Claim
+from studies.catalogue.profiles import cyclegan_profiles
+from studies.spec import Claim, RunSpec, Study
 
 OFF = {"model.gan": True, "model.cycle_forward": True, "model.cycle_backward": True, "model.lambda_identity": 0.0}
 METRICS = ("fcn_score", "label_score", "ssim", "hist_intersection", "swd")

@@ -1,4 +1,5 @@
-"""Datasets for the studies: synthetic_scenes, pix2pix aligned folders, Cityscapes, CIFAR-10 / CelebA roots.
+"""What every dataset of the studies shares: DataConfig, the item convention, pix2pix augmentation, the file
+checks, and the base class the embedded and folder datasets derive from (studies/datasets/__init__.py picks one).
 
 Every item is a dict of tensors in the ganbench convention: `a` (input) and `b` (target) float32
 (3, H, W) in [-1, 1], `label` int64 (H, W) with 255 = ignore where a label map exists, `index` int64.
@@ -24,27 +25,9 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from models.contract import DataFacts, View
-from studies import synthetic
-from studies.sketches import render_sketch
-from studies.surfaces import GaussianSurfaces, SurfaceConfig
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 SPLITS = ("train", "val", "test")
-
-CITYSCAPES_CLASSES = ("road", "sidewalk", "building", "wall", "fence", "pole", "traffic light",
-                      "traffic sign", "vegetation", "terrain", "sky", "person", "rider", "car", "truck",
-                      "bus", "train", "motorcycle", "bicycle")  # fmt: skip
-CITYSCAPES_COLORS = np.array(
-    [(128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156), (190, 153, 153), (153, 153, 153),
-     (250, 170, 30), (220, 220, 0), (107, 142, 35), (152, 251, 152), (70, 130, 180), (220, 20, 60),
-     (255, 0, 0), (0, 0, 142), (0, 0, 70), (0, 60, 100), (0, 80, 100), (0, 0, 230), (119, 11, 32)],
-    dtype=np.uint8,
-)  # fmt: skip
-# Cityscapes labelIds -> the 19 train ids (cityscapesScripts' labels.py); every other id is ignored.
-CITYSCAPES_TRAIN_IDS = np.full(256, 255, dtype=np.int64)
-for _label_id, _train_id in zip((7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33),
-                                range(19)):  # fmt: skip
-    CITYSCAPES_TRAIN_IDS[_label_id] = _train_id
 
 
 class DatasetError(ValueError):
@@ -53,6 +36,14 @@ class DatasetError(ValueError):
 
 class ViewUnavailable(DatasetError):
     """The data cannot give the view a recipe asks for (pairs from a CycleGAN folder, labels from CIFAR-10)."""
+
+
+@dataclass(frozen=True)
+class SurfaceConfig:
+    format: Literal["points", "clouds", "grids"] = "clouds"
+    alphas: tuple[int, ...] = (1, 2, 3, 4)  # the family (clouds, grids): each item's alpha drawn from these
+    alpha: int = 2  # the one surface of the points format
+    grid: int = 8  # points per side of a surface (clouds: grid^2 points; grids: grid x grid px)
 
 
 @dataclass(frozen=True)
@@ -212,83 +203,3 @@ class _Base(Dataset):
         comes from the global RNG, which checkpoints hold); A and B get their own crops and flips."""
         a_part = self._finish({k: v for k, v in item.items() if k != "b"})
         return a_part | {"b": self._finish({"b": b})["b"]}
-
-
-class SyntheticScenes(_Base):
-    """synthetic_scenes (studies/synthetic.py): paired, unpaired (disjoint halves) or photos only."""
-
-    classes, colors = synthetic.CLASSES, synthetic.COLORS
-    views = ("paired", "unpaired", "unconditional")
-
-    def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False, view: View = "paired"):
-        super().__init__(cfg, split, augment, view)
-        counts = {"train": cfg.n_train, "val": cfg.n_val, "test": cfg.n_test}
-        self.start = sum(counts[s] for s in SPLITS[: SPLITS.index(split)])
-        self.count = counts[split] // 2 if view == "unpaired" else counts[split]
-        if self.count <= 0:
-            raise DatasetError(f"synthetic_scenes: split {split!r} is empty (n_{split}={counts[split]})")
-        self.sketches = cfg.name == "synthetic_sketches"
-        self.identity = f"{cfg.name}-v1-seed{cfg.seed}-{cfg.n_train}-{cfg.n_val}-{cfg.n_test}"
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]] = {}
-
-    def __len__(self) -> int:
-        return self.count
-
-    @property
-    def drawing(self) -> str:
-        return "sketch" if self.sketches and self.view != "unconditional" else super().drawing
-
-    def scene(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """(label, photo, sketch or None, instance map or None) of one scene."""
-        if index not in self._cache:
-            if self.sketches:  # a drawing is the input: no instance map
-                (label, sketch, photo), inst = render_sketch(self.cfg.seed, index, self.cfg.size), None
-            else:
-                (label, photo, inst, _), sketch = synthetic.render_instances(self.cfg.seed, index, self.cfg.size), None
-            inst = inst.astype(np.int32) if inst is not None else None  # compact: each DataLoader worker keeps one
-            self._cache[index] = (label.astype(np.uint8), photo, sketch, inst)
-        return self._cache[index]
-
-    def __getitem__(self, i: int) -> dict:
-        if not 0 <= i < self.count:
-            raise IndexError(i)
-        index = self.start + i
-        label, photo, sketch, inst = self.scene(index)
-        item = {"b": to_tensor(photo), "index": torch.tensor(index)}
-        if self.view != "unconditional":
-            a = sketch if self.sketches else synthetic.colorize(label)
-            item["a"], item["label"] = to_tensor(a), torch.from_numpy(label.astype(np.int64))
-            if inst is not None:
-                item["instance"] = torch.from_numpy(inst.astype(np.int64))
-        if self.view == "unpaired":  # B from the other half of the split, at random: never the pair of A
-            j = self.start + self.count + int(torch.randint(self.count, ()))
-            return self._unpaired(item, to_tensor(self.scene(j)[1]))
-        return self._finish(item)
-
-
-def make_dataset(cfg: DataConfig, split: str, augment: bool = False, view: View = "paired") -> _Base:
-    """The dataset that `cfg.name` names: synthetic_scenes, or a local root whose layout is detected."""
-    if cfg.name in ("synthetic_scenes", "synthetic_sketches"):
-        return SyntheticScenes(cfg, split, augment, view)
-    if cfg.name == "gaussian_surfaces":
-        return GaussianSurfaces(cfg, split, augment, view)
-    from studies.folders import AlignedFolder, Cityscapes, TorchvisionImages, UnpairedFolder
-
-    root = Path(cfg.name)
-    if not root.is_dir():
-        raise DatasetError(f"{root}: dataset folder not found (or use 'synthetic_scenes')")
-    if (root / "gtFine").is_dir() or (root / "leftImg8bit").is_dir():
-        return Cityscapes(cfg, split, augment, view)
-    if (root / "cifar-10-batches-py").is_dir():
-        return TorchvisionImages(cfg, split, augment, view, kind="cifar10")
-    if (root / "celeba").is_dir():
-        return TorchvisionImages(cfg, split, augment, view, kind="celeba")
-    if any((root / f"{s}A").is_dir() for s in SPLITS):
-        return UnpairedFolder(cfg, split, augment, view)
-    if any((root / s).is_dir() for s in SPLITS):
-        return AlignedFolder(cfg, split, augment, view)
-    expected = (
-        "train/ val/ test/ (aligned A|B), trainA/ trainB/ testA/ testB/ (CycleGAN), gtFine/ + leftImg8bit/, "
-        "cifar-10-batches-py/ or celeba/"
-    )
-    raise DatasetError(f"{root}: unrecognised layout; expected {expected}")

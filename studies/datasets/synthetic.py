@@ -283,7 +283,7 @@ def grid(seed: int = 0, n: int = 16, size: int = 128, cols: int = 8) -> np.ndarr
     return np.concatenate(rows, axis=0)
 
 
-if __name__ == "__main__":  # python -m studies.synthetic docs/synthetic_scenes.png
+if __name__ == "__main__":  # python -m studies.datasets.synthetic docs/synthetic_scenes.png
     import sys
 
     from PIL import Image

@@ -11,8 +11,7 @@ about 20 minutes on 2 CPU cores ((a), trained at 32 px throughout, takes about 4
 per phase it took 28 minutes.
 """
 
-from studies.spec import Profile, RunSpec, Study
-from studies.stats import Claim
+from studies.spec import Claim, Profile, RunSpec, Study
 
 OFF = {"model.growing": False, "model.mbstd": False, "model.equalized_lr": False, "model.pixelnorm": False}
 SMALL_MAPS = {"model.fmap_base": 512, "model.fmap_max": 128, "model.latent": 128}

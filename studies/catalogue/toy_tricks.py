@@ -1,5 +1,5 @@
 """Which stabilisation trick matters? The Beggs, Khadem, Lund, Thompson report trained a fully connected GAN and
-a DCGAN on Gaussian surfaces (studies/surfaces.py), found them "very unstable to train", and made them
+a DCGAN on Gaussian surfaces (studies/datasets/surfaces.py), found them "very unstable to train", and made them
 reproducible with four tricks: training D more, noise on D's inputs, one-sided label smoothing and a larger D
 learning rate (models/train.py TricksConfig, switches of every recipe). This study turns each on alone and all
 together, over 5 seeds, and measures what the report only plotted: the share of seeds that converge
@@ -10,8 +10,7 @@ over the second half). The report's settings (widths, steps, trick strengths) ar
 are documented in the profiles.
 """
 
-from studies.spec import Profile, RunSpec, Study
-from studies.stats import Claim
+from studies.spec import Claim, Profile, RunSpec, Study
 
 NONE = {
     "model.arch": "fc",
