@@ -93,7 +93,7 @@ def metric_label(metric: str) -> str:
     return f"{metric} {'↑' if d else '↓' if d is False else ''}".strip()
 
 
-LEADERBOARD_META = ["study", "dataset", "recipe", "variant", "seeds", "stale"]
+LEADERBOARD_META = ["study", "profile", "dataset", "recipe", "variant", "seeds", "stale"]
 
 
 def stale_by_variant(runs: pd.DataFrame) -> pd.DataFrame:
@@ -117,19 +117,25 @@ def stale_by_variant(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def leaderboard(results: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (study, variant): dataset, model family, seeds, stale metrics, mean and std per metric.
+    """One row per (study, profile, variant): dataset, model family, seeds, stale metrics, mean and std per
+    metric. Runs of different profiles (smoke, quick, paper) are never averaged together; runs from before the
+    profile was recorded (run.json) show "not recorded".
 
     Columns: LEADERBOARD_META, then `<metric>` (mean) and `<metric> std`.
     """
     final = final_rows(results)
     if final.empty:
         return pd.DataFrame(columns=LEADERBOARD_META)
-    g = final.groupby(["study", "variant", "metric"])["value"]
+    recorded = runs[["study", "run_id", "profile"]] if {"study", "run_id", "profile"} <= set(runs.columns) else None
+    final = final.merge(recorded, on=["study", "run_id"], how="left") if recorded is not None else final
+    final = final.assign(profile=final.get("profile", pd.Series(index=final.index, dtype=object)).fillna("")
+                         .replace("", "not recorded"))  # fmt: skip
+    g = final.groupby(["study", "profile", "variant", "metric"])["value"]
     stats = g.agg(["mean", "std"]).unstack("metric")
     table = stats["mean"].copy()
     for m in stats["std"].columns:
         table[f"{m} std"] = stats["std"][m]
-    seeds = final.groupby(["study", "variant"]).run_id.nunique().rename("seeds")
+    seeds = final.groupby(["study", "profile", "variant"]).run_id.nunique().rename("seeds")
     table = table.join(seeds).reset_index()
     if not runs.empty and {"data.name", "recipe"} <= set(runs.columns):
         meta = runs.groupby(["study", "variant"])[["data.name", "recipe"]].first().reset_index()

@@ -74,3 +74,18 @@ def cell_text(cells: pd.DataFrame) -> dict[tuple[str, str], str]:
         return {}
     return {(r.variant, r.metric): f"{r.estimate:.3f} [{r.low:.3f}, {r.high:.3f}]"
             for r in cells.itertuples() if np.isfinite(r.low)}  # fmt: skip
+
+
+def precision_note(cells: pd.DataFrame, metric: str) -> str:
+    """What limits the intervals of `metric` (intervals.csv `limit`): the seeds (more seeds narrow them) or the
+    test items (only more test items do); "" without that column or an interval."""
+    if cells.empty or "limit" not in cells:
+        return ""
+    limits = cells[(cells.metric == metric) & cells.limit.isin(["seeds", "test items"])].limit
+    if limits.empty:
+        return ""
+    seeds, items = int((limits == "seeds").sum()), int((limits == "test items").sum())
+    parts = ([f"the seeds for {seeds} variant(s): more seeds narrow them"] if seeds else []) + (
+        [f"the test items for {items} variant(s): more test items narrow them, more seeds do not"] if items else []
+    )
+    return f"The 95% intervals of `{metric}` are limited by " + "; by ".join(parts) + "."

@@ -125,9 +125,9 @@ def validate(raw: pd.DataFrame, key: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
             reason = None if value is not None else (
                 f"answer {r.response!r} is not an integer 1-10" if protocol == "rating"
                 else f"answer {r.response!r} is not real/fake")  # fmt: skip
-        if reason:
-            if reason != "blank":
-                problems.append({"row": r.row, "rater": r.rater, "item": r.item, "reason": reason})
+        if reason:  # a blank (shown, not answered: an empty classic-form field, an unchecked radio group) too
+            problems.append({"row": r.row, "rater": r.rater, "item": r.item,
+                             "reason": "blank: no answer given" if reason == "blank" else reason})  # fmt: skip
             continue
         seen.add((r.rater, r.item))
         kept.append({"row": r.row, "rater": r.rater, "item": r.item, "value": value})

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import math
 import random
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -404,7 +405,9 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, evaluator=N
 
 
 def _progress(start: int, total: int, enabled: bool, desc: str):
+    """A progress bar; where stderr is not a terminal (CI logs, SLURM files), one line per 4% of the run."""
     from tqdm.auto import tqdm
 
+    log = {} if sys.stderr.isatty() else {"miniters": max(1, (total - start) // 25), "mininterval": 0}
     return tqdm(total=total, initial=start, disable=not enabled, unit="img", unit_scale=False, dynamic_ncols=True,
-                leave=False, desc=desc or None)  # fmt: skip
+                leave=False, desc=desc or None, **log)  # fmt: skip

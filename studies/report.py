@@ -15,6 +15,7 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from metrics import METRICS, stale
@@ -112,9 +113,13 @@ def print_verdicts(analysis: dict, full: bool) -> None:
             print(f"  {c.verdict.upper():<12} {c.claim} on {c.metric} ({c.source}): {c.evidence}{need}")
     comps = analysis["comparisons"]
     if full and len(comps):
-        cols = ["metric", "a", "b", "seeds", "diff", "low", "high", "p", "p_holm", "effect_dz", "better", "method"]
-        print("\nAll comparisons (A - B; p Holm-corrected per metric):")
-        print(comps[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        cols = ["metric", "a", "b", "seeds", "diff", "low", "high", "p", "p_holm", "limit", "better", "method"]
+        shown = comps[[c for c in cols if c in comps]].astype({"p": object, "p_holm": object})
+        for c in ("p", "p_holm"):  # one seed, or no spread: no test
+            shown[c] = [f"{v:.4g}" if np.isfinite(v) else "n/a" for v in comps[c]]
+        print("\nAll comparisons (A - B; p Holm-corrected over every comparison, all metrics together; limit: what "
+              "bounds the interval's precision):")  # fmt: skip
+        print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
 def print_table(study: Study, runs: list, results: pd.DataFrame, statuses: dict, profile: str,
@@ -136,8 +141,8 @@ def print_table(study: Study, runs: list, results: pd.DataFrame, statuses: dict,
     print(format_table(results[results.split == "test"], table_metrics(runs) + list(study.table_extra),
                          list(study.variants), ref,
                          {R.CEILING: ceil} if ceil else {}, notes, intervals))  # fmt: skip
-    print("[low, high] = 95% interval over seeds and test items (studies/results/stats.py)" + (
-        "; with one seed it covers the test items only" if seeds == 1 else ""))  # fmt: skip
+    print("[low, high] = 95% interval over seeds and test items, crossed (studies/results/stats.py)" + (
+        "; with one seed it covers the test items only, and nothing is tested" if seeds == 1 else ""))  # fmt: skip
     if len(ref):
         sources = "; ".join(dict.fromkeys(ref.source))
         print(f"(x.xx) = published value ({sources}): another dataset and model, for orientation only.")

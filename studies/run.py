@@ -263,7 +263,7 @@ def main(argv=None) -> int:
     if size > 1:  # torchrun: every rank trains its slices of the one run; rank 0 writes and scores it
         run_id, variant, seed, spec = runs[0]
         statuses = {run_id: run_one(study.name, run_id, spec, args.out, builds, rank == 0 and not args.no_progress,
-                                    f"[rank {rank}/{size} {run_id}]", variant, seed)}  # fmt: skip
+                                    f"[rank {rank}/{size} {run_id}]", variant, seed, args.profile)}  # fmt: skip
         finish()  # training is over on every rank: no collective comes after it
         if rank > 0:
             return 0
@@ -283,7 +283,7 @@ def main(argv=None) -> int:
             eta = f" study ETA ~{sum(walls) / len(walls) * todo / 60:.0f} min" if walls else ""
             started, fresh = time.perf_counter(), not (args.out / study.name / run_id / "done").exists()
             statuses[run_id] = run_one(study.name, run_id, spec, args.out, builds, not args.no_progress,
-                                       f"[{i + 1}/{len(runs)} {run_id}]{eta}", variant, seed)  # fmt: skip
+                                       f"[{i + 1}/{len(runs)} {run_id}]{eta}", variant, seed, args.profile)  # fmt: skip
             if fresh:
                 walls.append(time.perf_counter() - started)
     try:

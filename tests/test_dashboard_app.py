@@ -24,7 +24,7 @@ def test_leaderboard(runs, monkeypatch):
     at = _app(runs, monkeypatch)
     assert at.title[0].value == "Leaderboard" and at.caption[0].value.startswith("Every variant")
     df = at.dataframe[0].value
-    assert set(df.variant) == {"1x1", "70x70", "L1", "L1+cGAN"} and len(at.multiselect) == 3
+    assert set(df.variant) == {"1x1", "70x70", "L1", "L1+cGAN"} and len(at.multiselect) == 4  # study, profile, ...
     at.multiselect(key="lb_study").set_value(["ablation_loss"]).run()
     assert set(at.dataframe[0].value.variant) == {"L1", "L1+cGAN"}
 

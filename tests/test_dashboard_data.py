@@ -97,3 +97,23 @@ def test_study_table_shows_the_training_columns_a_study_names():
     t = data.study_table(results, "s", {"variants": ["A", "B"], "table_extra": ["params_m"]}).set_index("variant")
     assert "params_m" in t and "d_grad_spikes" not in t and t.loc["B", "params_m"].startswith("93")
     assert "params_m" not in data.study_table(results, "s", {"variants": ["A", "B"]})
+
+
+def test_precision_note_names_what_limits_the_intervals():
+    from dashboard import verdicts
+
+    cells = pd.DataFrame({"variant": ["a", "b", "c"], "metric": "ssim", "limit": ["seeds", "test items", "seeds"]})
+    note = verdicts.precision_note(cells, "ssim")
+    assert "seeds for 2 variant(s)" in note and "test items for 1 variant(s)" in note and "more seeds do not" in note
+    assert verdicts.precision_note(cells.drop(columns="limit"), "ssim") == ""  # tables written before the shares
+
+
+def test_leaderboard_never_averages_across_profiles():
+    rows = [["s", f"{v}-s{k}", v, k, 10, "test", "ssim", value] for v, k, value in
+            (("a", 0, 0.2), ("a", 1, 0.3), ("a", 2, 0.8), ("b", 0, 0.5))]  # fmt: skip
+    results = pd.DataFrame(rows, columns=["study", "run_id", "variant", "seed", "step", "split", "metric", "value"])
+    runs = pd.DataFrame({"study": "s", "run_id": ["a-s0", "a-s1", "a-s2", "b-s0"], "variant": ["a", "a", "a", "b"],
+                         "profile": ["smoke", "smoke", "quick", None]})  # fmt: skip
+    table = data.leaderboard(results, runs).set_index(["variant", "profile"])
+    assert table.loc[("a", "smoke"), "ssim"] == pytest.approx(0.25) and table.loc[("a", "smoke"), "seeds"] == 2
+    assert table.loc[("a", "quick"), "ssim"] == pytest.approx(0.8) and table.loc[("b", "not recorded"), "ssim"] == 0.5

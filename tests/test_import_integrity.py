@@ -156,3 +156,17 @@ def test_a_file_without_final_newline_but_complete_rows_is_read(batch):
     full = Q.import_responses(batch / "full.csv", batch / "key.csv", "s", batch / "runs")
     again = Q.import_responses(batch / "no_newline.csv", batch / "key.csv", "s", batch / "runs")
     assert again["kept"] == full["kept"] and again["raw"] == full["raw"]
+
+
+def test_mturk_classic_form_blank_answer_is_listed(tmp_path):
+    """A classic HTML form (one Answer.<name> column) left empty: the answer is listed in problems, not dropped."""
+    key = _key("2afc", per=2, reals=1)
+    key.to_csv(tmp_path / "key.csv", index=False)
+    header = ["HITId", "WorkerId", "AssignmentStatus", "SubmitTime", "Input.item", "Answer.choice"]
+    answer = {it: "real" if real else "fake" for it, real in zip(key.item, key.is_real)}  # diligent raters
+    rows = [header] + [[f"H{k}", f"W{w}", "Submitted", "", it, "" if (w, k) == (0, 1) else answer[it]]
+                       for w in range(6) for k, it in enumerate(key.item)]  # fmt: skip
+    report = Q.import_responses(_write_csv(tmp_path / "classic.csv", rows), tmp_path / "key.csv", "s", tmp_path / "r")
+    blanks = report["problems"][report["problems"].reason.str.startswith("blank")]
+    assert len(blanks) == 1 and blanks.rater.iloc[0] == "W0" and blanks["item"].iloc[0] == key.item.iloc[1]
+    assert (tmp_path / "r" / "s" / "human" / "2afc" / "problems.csv").read_text().count("blank") == 1

@@ -78,6 +78,7 @@ def test_validation_reports_every_problem():
         5: "answer '11' is not an integer 1-10",
         6: "item 'item_099' is not in the key",
         7: "rejected assignment",
+        8: "blank: no answer given",  # an empty answer is listed too, in every format (an MTurk classic form's)
         9: "answer '4.5' is not an integer 1-10",
     }
     _, problems = Q.validate(raw.assign(response="maybe"), _key("2afc", per=2, reals=1))

@@ -339,3 +339,21 @@ def test_torch_compile_switch_gives_the_same_losses():
     compiled, r_c = _one_step(compile=True)
     assert compiled == pytest.approx(ref, rel=1e-4)
     assert set(r_c.nets["G"].state_dict()) == set(_pix2pix().nets["G"].state_dict())  # checkpoints stay portable
+
+
+def test_progress_writes_one_line_per_few_percent_off_a_terminal(capsys, monkeypatch):
+    """CI logs and SLURM files are not terminals: 1,000 updates a second apart give about 25 lines, not 1,000."""
+    import itertools
+
+    import tqdm.std
+
+    from models.train import _progress
+
+    clock = itertools.count(0.0, 1.0)  # every update a second after the last: slow steps
+    monkeypatch.setattr(tqdm.std, "time", lambda: next(clock))
+    bar = _progress(0, 10000, True, "run")
+    for _ in range(1000):
+        bar.update(10)
+    bar.close()
+    refreshes = capsys.readouterr().err.count("\r")
+    assert 20 <= refreshes <= 30, refreshes

@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard import data, state
 
 st.title("Leaderboard")
-st.caption("Every variant of every study on its test split: mean over seeds (std beside it); "
+st.caption("Every variant of every study and profile on its test split: mean over seeds (std beside it); "
            "↑/↓ give each metric's direction and the best value per column is highlighted.")  # fmt: skip
 loaded = state.loaded()
 table = data.leaderboard(loaded.results, loaded.runs)
@@ -14,12 +14,16 @@ if table.empty:
         "No results yet. Run `make run` (or `python -m studies.run ablation_patchgan`) to fill this page."
     )
     st.stop()
-cols = st.columns(3)
+cols = st.columns(4)
 studies = cols[0].multiselect("Study", sorted(table.study.unique()), key="lb_study")
-datasets = cols[1].multiselect("Dataset", sorted(table.dataset.dropna().astype(str).unique()), key="lb_data")
-families = cols[2].multiselect("Model family", sorted(table.recipe.dropna().astype(str).unique()), key="lb_recipe")
+never_mixed = "smoke, quick and paper runs are separate rows, never averaged together"
+profiles = cols[1].multiselect(
+    "Profile", sorted(table.profile.astype(str).unique()), key="lb_profile", help=never_mixed
+)
+datasets = cols[2].multiselect("Dataset", sorted(table.dataset.dropna().astype(str).unique()), key="lb_data")
+families = cols[3].multiselect("Model family", sorted(table.recipe.dropna().astype(str).unique()), key="lb_recipe")
 view = table
-for col, chosen in (("study", studies), ("dataset", datasets), ("recipe", families)):
+for col, chosen in (("study", studies), ("profile", profiles), ("dataset", datasets), ("recipe", families)):
     if chosen:
         view = view[view[col].astype(str).isin(chosen)]
 view = view.reset_index(drop=True)

@@ -61,10 +61,14 @@ if metric:
     pts = verdicts.points(final, stats["cells"], metric, info)
     top = float(ceiling.iloc[0]) if len(ceiling) else None
     st.altair_chart(charts.by_variant(pts, metric, higher_is_better(metric), top, order), width="stretch")
+    note = verdicts.precision_note(stats["cells"], metric)
+    if note:
+        st.caption(note)
     grid = verdicts.matrix(stats["comparisons"], metric)
     if len(grid):
         st.markdown(f"**Comparisons on `{metric}`**: row minus column, paired by seed and test item; "
-                    "\\* p < .05, \\*\\* < .01, \\*\\*\\* < .001 (Holm-corrected over the pairs)")  # fmt: skip
+                    "\\* p < .05, \\*\\* < .01, \\*\\*\\* < .001 (Holm-corrected over every comparison of the "
+                    "study, all metrics together; one seed: no test, no stars)")  # fmt: skip
         st.altair_chart(charts.comparison_matrix(grid, metric, order), width="stretch")
 st.subheader("Each run's config differences from the study's base")
 diffs = data.config_diffs(loaded.runs, study, info)

@@ -19,7 +19,7 @@ STUDY = Study(
         Claim("L1+cGAN > L1", "fcn_pixel_acc", "Isola et al. 2017, Table 1"),
         Claim("cGAN > GAN", "fcn_pixel_acc", "Isola et al. 2017, Table 1"),
         Claim("L1+cGAN > L1+GAN", "fcn_pixel_acc", "Isola et al. 2017, Table 1"),
-        Claim("L1+cGAN > L1", "hist_a", "Isola et al. 2017, Table 5"),
-        Claim("cGAN > L1", "hist_b", "Isola et al. 2017, Table 5"),
+        Claim("L1+cGAN > L1", "hist_a", "Isola et al. 2017, Fig. 7(d)"),
+        Claim("cGAN > L1", "hist_b", "Isola et al. 2017, Fig. 7(d)"),
     ),
 )  # fmt: skip

@@ -27,14 +27,17 @@ from studies.spec import ConfigError, spec_from_config, to_config
 class RunJob(submitit.helpers.Checkpointable):
     """What one job does: train and score one run, then rebuild the tables. Pickled with plain data only."""
 
-    def __init__(self, study: str, question: str, run_id: str, variant: str, seed: int, config: dict, out: str):
+    def __init__(self, study: str, question: str, run_id: str, variant: str, seed: int, config: dict, out: str,
+                 profile: str = ""):  # fmt: skip
         self.study, self.question, self.run_id, self.variant, self.seed = study, question, run_id, variant, seed
-        self.config, self.out = config, out
+        self.config, self.out, self.profile = config, out, profile
 
     def __call__(self) -> dict:
         spec, out = spec_from_config(self.config), Path(self.out)
         builds = Builds(out / ".cache", resolve_device(spec.train.device))
-        status = run_one(self.study, self.run_id, spec, out, builds, False, self.run_id, self.variant, self.seed)
+        profile = getattr(self, "profile", "")  # a job pickled before profiles were recorded has none
+        status = run_one(self.study, self.run_id, spec, out, builds, False, self.run_id, self.variant, self.seed,
+                         profile)  # fmt: skip
         with study_lock(out / self.study):
             collect(out / self.study, self.study, self.question)
         return status
@@ -96,7 +99,7 @@ def submit(study, runs: list, args, executor: submitit.Executor) -> list:
         with executor.batch():
             for run_id, variant, seed, spec in wave:
                 config = to_config(spec)
-                job = RunJob(study.name, study.question, run_id, variant, seed, config, str(args.out))
+                job = RunJob(study.name, study.question, run_id, variant, seed, config, str(args.out), args.profile)
                 batch.append((run_id, executor.submit(job)))
         for run_id, job in batch:
             run_dir = Path(args.out) / study.name / run_id

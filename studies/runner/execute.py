@@ -164,8 +164,9 @@ def preflight(study_name: str, runs: list, out: Path, restart: bool, builds: Bui
 
 
 def run_one(study_name: str, run_id: str, spec: RunSpec, out: Path, builds: Builds, progress: bool,
-            desc: str = "", variant: str = "", seed: int = 0) -> dict:  # fmt: skip
-    """Train and score one run, unless it is done or another process holds its claim (RunClaim).
+            desc: str = "", variant: str = "", seed: int = 0, profile: str = "") -> dict:  # fmt: skip
+    """Train and score one run, unless it is done or another process holds its claim (RunClaim); run.json records
+    its variant, seed and profile (the Leaderboard never averages across profiles).
     Under torchrun, ranks other than 0 only train their slices: rank 0 claims, writes and scores."""
     run_dir = out / study_name / run_id
     if world()[0] > 0:
@@ -187,10 +188,10 @@ def run_one(study_name: str, run_id: str, spec: RunSpec, out: Path, builds: Buil
         if (run_dir / "done").exists():  # finished by another process while this one waited
             print(f"[{run_id}] done already, skipped")
             return previous()
-        return _train_claimed(study_name, run_id, spec, run_dir, builds, progress, desc, variant, seed)
+        return _train_claimed(study_name, run_id, spec, run_dir, builds, progress, desc, variant, seed, profile)
 
 
-def _train_claimed(study_name, run_id, spec, run_dir, builds, progress, desc, variant, seed) -> dict:
+def _train_claimed(study_name, run_id, spec, run_dir, builds, progress, desc, variant, seed, profile) -> dict:
     T.write_json_atomic(to_config(spec), run_dir / "config.json")
     resuming = (run_dir / "checkpoint.pt").exists()
     print(f"[{run_id}] {'resuming' if resuming else 'training'} -> {run_dir}")
@@ -198,7 +199,7 @@ def _train_claimed(study_name, run_id, spec, run_dir, builds, progress, desc, va
         f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {'resume' if resuming else 'start'} pid {os.getpid()}\n")
     t0 = time.perf_counter()
     status = {"status": "running", "error": "", "study": study_name, "variant": variant or run_id.rpartition("-s")[0],
-              "seed": seed, "config_hash": config_hash(spec), "torch": torch.__version__,
+              "seed": seed, "profile": profile, "config_hash": config_hash(spec), "torch": torch.__version__,
               "python": platform.python_version(), "git_commit": git_commit(),
               "threads": torch.get_num_threads()}  # fmt: skip
     try:
