@@ -13,7 +13,7 @@ gets two variance shares:
   same resamples, x S / (S - 1), divided by S). Confusion-based scores go through their own formula on the
   resampled counts, so the same rule holds for them.
 The 95% interval is estimate +- sqrt(t(S-1)^2 x seed + t(n-1)^2 x item), each share with its own degrees of
-freedom (a Banerjee-type interval for a sum of variance components, Banerjee 1960; Graybill & Wang 1980); p is
+freedom (a Banerjee-type interval, after Banerjee 1961, for two variances with their own df); p is
 the level at which that interval just reaches 0. A Satterthwaite df is deliberately not used: it rejects 12-13%
 of true nulls at 2 seeds. Metrics with only a per-run value (SWD, Lab histograms, FID) have the seed share alone:
 a t-interval, and a paired t-test over seeds. Both shares, and which one limits the precision, are in
@@ -21,9 +21,9 @@ intervals.csv and comparisons.csv. Calibration (tests/test_stats.py, `python -m 
 coverage and false-positive rates at 3, 5 and 10 seeds in a seed-dominated and an item-dominated setting.
 One seed: the interval covers the test items only, and there is no test (p not applicable, nothing "better").
 A run whose value is not finite (a NaN loss, an infinite PSNR) is left out of S and named in `dropped`; its
-items go with it. p-values are Holm-corrected over all comparisons of a study, every metric together
-(comparisons.csv), and over all the pairs a study's claims test (claims.csv). Effect size: Cohen's d_z of the
-per-seed differences.
+items go with it. p-values are Holm-corrected over all comparisons of a study, every metric together (the
+quality metrics: diagnostics such as parameter counts and images/s are left out; comparisons.csv), and over all
+the pairs a study's claims test (claims.csv). Effect size: Cohen's d_z of the per-seed differences.
 A claim "A > B > C" (better by the metric's direction) holds when every consecutive pair is better at
 Holm-adjusted p < 0.05, is contradicted when some pair is significantly worse, and is undecided otherwise. The
 plan of an undecided claim is computed for the test used (the seed share shrinks with more seeds, the item share
@@ -221,7 +221,10 @@ def _plan(pairs: list[dict], alpha: float) -> dict:
         endless = np.prod([power(p["diff"], 0.0, p["item"], MAX_SEEDS, p["n"], alpha) for p in pairs])
         return out | {"plan": "the item share alone is too large: more test items, not more seeds" if endless < POWER
                       else f"the difference is too small for even {MAX_SEEDS:,} seeds at this spread"}  # fmt: skip
-    span = f"{int(lo)}-{'more' if np.isinf(hi) else int(hi)}" if lo != hi else f"{int(lo)}"
+    if np.isinf(hi):
+        span = f"{int(lo)} to more than {MAX_SEEDS:,}"
+    else:
+        span = f"{int(lo)}" if lo == hi else f"{int(lo)}-{int(hi)}"
     return out | {"plan": f"about {int(n)} seeds would decide it at the observed difference ({span} over its 95% "
                           "interval; 80% joint power)"}  # fmt: skip
 
@@ -276,7 +279,9 @@ def analyse(results: pd.DataFrame, study_dir, variants: list[str], claims=(), se
     comps = pd.DataFrame([compare(final, items, a, b, m, rng) for m in metrics for i, a in enumerate(variants)
                           for b in variants[i + 1:] if {a, b} <= set(final.variant)])  # fmt: skip
     if len(comps):
-        comps["p_holm"] = holm(comps.p.to_numpy())  # every metric of the table together
+        scored = comps.metric.map(lambda m: higher_is_better(m) is not None)  # not diagnostics (params, img/s)
+        comps["p_holm"] = np.nan
+        comps.loc[scored, "p_holm"] = holm(comps.p[scored].to_numpy())  # every metric of the table together
         direction = comps.metric.map(lambda m: higher_is_better(m) is not False)
         a_better = (comps["diff"] > 0) == direction
         decided = (comps.p_holm < ALPHA) & (comps.seeds >= 2)

@@ -4,8 +4,10 @@ the data (channels, classes, size), initialised from the run's own seed.
 `Builds` holds what one study process builds, each once: every dataset (shared by the runs, the segmenter and
 the ceiling that read the same data config, split and view), each run's recipe (built and checked by the
 preflight, then handed to that run's training) and the FCN-score segmenters (trained on real train photos on
-first use, cached on disk). The free functions serve one-off callers: tests, and opening a finished run
-(studies/runner/checkpoints.py).
+first use, cached on disk). The cost: the recipes of the pending runs live on the CPU from the preflight until
+each trains (4 bytes per parameter: the 12 runs of a paper-width pix2pix study, 57 M parameters each, hold about
+2.7 GB); `--executor` runs keep none (their jobs build their own). The free functions serve one-off callers:
+tests, and opening a finished run (studies/runner/checkpoints.py).
 """
 
 from __future__ import annotations
