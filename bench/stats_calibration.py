@@ -82,7 +82,9 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.stats_calibration", description=__doc__.split("\n\n")[0])
     p.add_argument("--sims", type=int, default=1000)
     p.add_argument("--seeds", default="2,3,5,10")
+    p.add_argument("--boot", type=int, default=stats.BOOT, help="bootstrap draws per interval")
     args = p.parse_args(argv)
+    stats.BOOT = args.boot
     rows = [calibrate(s, k, args.sims) for s in SETTINGS for k in map(int, args.seeds.split(","))]
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return 0

@@ -26,6 +26,7 @@ from models.checkpoint import CheckpointError
 from models.distributed import finish, init_from_env
 from models.train import DeviceUnavailable, resolve_device
 from studies.datasets import DatasetError
+from studies.datasets.export import export as export_data
 from studies.report import print_table, print_verdicts, table_metrics
 from studies.results import stats
 from studies.results import tables as R
@@ -121,6 +122,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    "checkpoints (current protocols), without training")  # fmt: skip
     p.add_argument("--stats", action="store_true", help="also print every comparison between variants")
     p.add_argument("--collect", action="store_true", help="only rebuild the tables from the run directories")
+    p.add_argument("--export-data", type=Path, metavar="DIR", help="write the study's train and test data (its "
+                   "profile's size) in the reference repositories' layouts, with manifest.json, for a model trained "
+                   "elsewhere; then exit")  # fmt: skip
     c = p.add_argument_group("jobs (submitit): one job per run, as a job array")
     c.add_argument("--executor", choices=["local", "slurm"], help="run the study's runs as jobs")
     c.add_argument("--workers", type=int, default=4, help="jobs at a time (local) / array parallelism (slurm)")
@@ -226,6 +230,12 @@ def main(argv=None) -> int:
             return 0
         study = load_study(args.study)
         runs = select_runs(study, args)
+        if args.export_data:
+            manifest = export_data(study.name, args.profile, runs[0][3], args.export_data)
+            counts = ", ".join(f"{len(v)} {k}" for k, v in manifest["items"].items())
+            print(f"wrote {args.export_data}: {counts} items at {manifest['size']} px, {len(manifest['sha256'])} "
+                  f"files; {args.export_data / 'README.txt'} says how to use them")  # fmt: skip
+            return 0
         if args.dry_run and args.executor == "slurm":
             print(sbatch_script(study.name, len(runs), args))
             return 0
@@ -256,7 +266,7 @@ def main(argv=None) -> int:
         keep = not args.executor  # jobs train in their own processes: no recipe to keep here
         preflight(study.name, runs, args.out, args.restart and rank == 0, builds, not args.rescore, keep)
         executor = executor_for(study.name, args) if args.executor else None
-    except (ConfigError, PreflightError, DeviceUnavailable) as e:
+    except (ConfigError, PreflightError, DeviceUnavailable, DatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
