@@ -281,11 +281,3 @@ def grid(seed: int = 0, n: int = 16, size: int = 128, cols: int = 8) -> np.ndarr
         tiles.append(np.concatenate([colorize(label), photo], axis=0))
     rows = [np.concatenate(tiles[r : r + cols], axis=1) for r in range(0, n, cols)]
     return np.concatenate(rows, axis=0)
-
-
-if __name__ == "__main__":  # python -m studies.datasets.synthetic docs/synthetic_scenes.png
-    import sys
-
-    from PIL import Image
-
-    Image.fromarray(grid()).save(sys.argv[1] if len(sys.argv) > 1 else "synthetic_scenes.png")
