@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from metrics import higher_is_better, recorded_versions, stale
-from metrics import tables as T
 from metrics.tables import RESULTS_COLUMNS, SchemaError, read_results
+from metrics.tables import final_rows as last_step
 from studies.results.tables import NOT_METRICS, load_reference
 
 NOT_STUDIES = {"bench", ".cache"}
@@ -85,7 +85,7 @@ def load(runs_dir: Path) -> Loaded:
 
 def final_rows(results: pd.DataFrame, split: str = "test") -> pd.DataFrame:
     """Rows of the last evaluated step of each run, for one split."""
-    return T.final_rows(results[results.split == split])
+    return last_step(results[results.split == split])
 
 
 def metric_label(metric: str) -> str:
@@ -126,10 +126,11 @@ def leaderboard(results: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     final = final_rows(results)
     if final.empty:
         return pd.DataFrame(columns=LEADERBOARD_META)
-    recorded = runs[["study", "run_id", "profile"]] if {"study", "run_id", "profile"} <= set(runs.columns) else None
-    final = final.merge(recorded, on=["study", "run_id"], how="left") if recorded is not None else final
-    final = final.assign(profile=final.get("profile", pd.Series(index=final.index, dtype=object)).fillna("")
-                         .replace("", "not recorded"))  # fmt: skip
+    if {"study", "run_id", "profile"} <= set(runs.columns):
+        final = final.merge(runs[["study", "run_id", "profile"]], on=["study", "run_id"], how="left")
+    else:
+        final = final.assign(profile="")
+    final = final.assign(profile=final.profile.fillna("").replace("", "not recorded"))
     g = final.groupby(["study", "profile", "variant", "metric"])["value"]
     stats = g.agg(["mean", "std"]).unstack("metric")
     table = stats["mean"].copy()

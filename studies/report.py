@@ -114,7 +114,7 @@ def print_verdicts(analysis: dict, full: bool) -> None:
     comps = analysis["comparisons"]
     if full and len(comps):
         cols = ["metric", "a", "b", "seeds", "diff", "low", "high", "p", "p_holm", "limit", "better", "method"]
-        shown = comps[[c for c in cols if c in comps]].astype({"p": object, "p_holm": object})
+        shown = comps[[c for c in cols if c in comps]].copy()
         for c in ("p", "p_holm"):  # one seed, or no spread: no test
             shown[c] = [f"{v:.4g}" if np.isfinite(v) else "n/a" for v in comps[c]]
         print("\nAll comparisons (A - B; p Holm-corrected over every comparison, all metrics together; limit: what "

@@ -28,7 +28,7 @@ from PIL import Image
 from studies.datasets import DatasetError, ViewUnavailable, make_dataset
 from studies.datasets.base import to_uint8
 
-SPLITS = ("train", "test")
+EXPORTED = ("train", "test")  # the splits a model trained elsewhere needs
 README = """ganbench export of study {study} (dataset {dataset}, profile {profile}, {size}x{size} px).
 
 Train your model on aligned/train (pix2pix: --dataroot {root}/aligned --direction AtoB), on cyclegan/
@@ -89,7 +89,7 @@ def export(study: str, profile: str, spec, dest: Path) -> dict:
         raise DatasetError(f"{dest}: exists and is not an empty folder; export into a new folder")
     if getattr(spec.recipe_cls, "modality", "image") != "image":
         raise DatasetError(f"{spec.data.name}: not image data ({spec.recipe_cls.modality}); nothing to export as PNG")
-    sets = {split: _dataset(spec.data, split) for split in SPLITS}  # every fault before anything is written
+    sets = {split: _dataset(spec.data, split) for split in EXPORTED}  # every fault before anything is written
     if sets["test"].view == "unpaired":
         raise DatasetError(f"{spec.data.name}: unpaired data has no item ids across A and B; it is a CycleGAN "
                            "folder already (trainA/ trainB/ testA/ testB/)")  # fmt: skip
