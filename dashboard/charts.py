@@ -50,6 +50,22 @@ def comparison_matrix(cells: pd.DataFrame, metric: str, order: list[str] | None 
     return (heat + base.mark_text(fontSize=12).encode(text="label:N")).properties(height=alt.Step(40))
 
 
+def claim_history(rows: pd.DataFrame) -> alt.FacetChart:
+    """Each claimed pair's estimate (A - B) and 95% interval at every look of --until-decided, one panel per pair,
+    a rule at 0; filled once the pair is decided (tooltip: p and the level that look required)."""
+    tips = ["claim", "pair", "round", "seeds", alt.Tooltip("diff:Q", format="+.4f"),
+            alt.Tooltip("low:Q", format="+.4f"), alt.Tooltip("high:Q", format="+.4f"), alt.Tooltip("p:Q", format=".3g"),
+            alt.Tooltip("threshold:Q", format=".3g", title="level to reach"), "state"]  # fmt: skip
+    x = alt.X("seeds:O", title="seeds at the look")
+    base = alt.Chart(rows).encode(x=x)
+    bars = base.mark_rule(strokeWidth=2).encode(y=alt.Y("low:Q", title="A - B"), y2="high:Q")
+    colour = alt.Color("state:N", scale=alt.Scale(domain=["open", "decided"], range=["#7f7f7f", "#1f77b4"]))
+    dots = base.mark_point(size=80, filled=True).encode(y="diff:Q", tooltip=tips, color=colour)
+    zero = alt.Chart(rows).mark_rule(strokeDash=[4, 4], color="#999").encode(y=alt.datum(0))
+    return alt.layer(bars, dots, zero).properties(width=220, height=160).facet(
+        facet=alt.Facet("pair:N", title=None, header=alt.Header(labelLimit=LABEL_LIMIT)), columns=3)  # fmt: skip
+
+
 CURVE_PLOT_PX = 200
 
 

@@ -1,5 +1,6 @@
 """Pure-pandas data of the Study page's statistics (no Streamlit import): the intervals, comparisons and claim
-verdicts the runner wrote (studies/results/stats.py: intervals.csv, comparisons.csv, claims.csv), the points of the
+verdicts the runner wrote (studies/results/stats.py: intervals.csv, comparisons.csv, claims.csv; a study run
+--until-decided also looks.csv, the claims' history over its rounds), the points of the
 zoomed dot plot (ours with intervals, the ceiling, the published values with their source) and the
 comparison matrix. A missing or unreadable file is reported as a problem, never raised."""
 
@@ -13,22 +14,34 @@ import pandas as pd
 from studies.results.tables import load_reference
 
 FILES = {"cells": "intervals.csv", "comparisons": "comparisons.csv", "claims": "claims.csv"}
+OPTIONAL = {"looks": "looks.csv"}  # written only by --until-decided
 
 
 def load_stats(runs_dir: Path, study: str) -> tuple[dict[str, pd.DataFrame], list[str]]:
     out, problems = {}, []
-    for key, name in FILES.items():
+    for key, name in (FILES | OPTIONAL).items():
         path = Path(runs_dir) / study / name
         try:
             out[key] = pd.read_csv(path)
         except FileNotFoundError:
             out[key] = pd.DataFrame()
-            problems.append(f"{path}: not written yet (re-run `python -m studies.run {study}` to compute it)")
+            if key not in OPTIONAL:
+                problems.append(f"{path}: not written yet (re-run `python -m studies.run {study}` to compute it)")
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
             out[key] = pd.DataFrame()
             if not isinstance(e, pd.errors.EmptyDataError):
                 problems.append(f"{path}: not a readable CSV ({e})")
     return out, problems
+
+
+def history(looks: pd.DataFrame) -> pd.DataFrame:
+    """The claims' history for the Study page: one row per claimed pair and look (seeds, estimate, 95% interval,
+    p and the level it had to reach), `pair` naming it ("A vs B (metric)"); empty without looks.csv."""
+    need = {"claim", "metric", "a", "b", "seeds", "diff", "low", "high", "p", "threshold", "decided"}
+    if looks.empty or not need <= set(looks.columns):
+        return pd.DataFrame(columns=[*sorted(need), "pair", "state"])
+    out = looks.assign(pair=looks.a + " vs " + looks.b + " (" + looks.metric + ")")
+    return out.assign(state=np.where(out.decided.astype(bool), "decided", "open"))
 
 
 def points(final: pd.DataFrame, cells: pd.DataFrame, metric: str, info: dict | None) -> pd.DataFrame:

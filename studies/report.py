@@ -105,11 +105,18 @@ def format_table(results: pd.DataFrame, metrics: list[str], variants: list[str],
 
 
 def print_verdicts(analysis: dict, full: bool) -> None:
-    claims = analysis["claims"]
+    claims, design = analysis["claims"], analysis.get("sequential")
     if len(claims):
-        print("\nPublished claims (better by each metric's direction; Holm-corrected over the claims' pairs):")
+        how = ("sequential design, " + design["design"] + f"; --max-seeds {design['max_seeds']}") if design else \
+            "Holm-corrected over the claims' pairs"  # fmt: skip
+        print(f"\nPublished claims (better by each metric's direction; {how}):")
         for c in claims.itertuples():
+            stopped = getattr(c, "stopped", "")
             need = f"; {c.plan}" if isinstance(c.plan, str) and c.plan else ""
+            if design:
+                at = f", decided at {int(c.decided_at)}" if np.isfinite(c.decided_at) else ""
+                need = f" [looks at {c.looks} seeds{at}]" + (f"; stopped: {stopped}" if isinstance(stopped, str)
+                                                               and stopped else need)  # fmt: skip
             print(f"  {c.verdict.upper():<12} {c.claim} on {c.metric} ({c.source}): {c.evidence}{need}")
     comps = analysis["comparisons"]
     if full and len(comps):

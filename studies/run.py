@@ -32,6 +32,7 @@ from studies.results import stats
 from studies.results import tables as R
 from studies.results.collect import collect
 from studies.results.collect import statuses as run_statuses
+from studies.runner import rounds
 from studies.runner.build import Builds
 from studies.runner.cluster import executor_for, sbatch_script, status_rows, submit
 from studies.runner.execute import PreflightError, ceiling, preflight, rescore_one, run_one
@@ -79,11 +80,16 @@ def write_tables(study: Study, runs: list, out: Path, ceiling_values: dict) -> p
 
 
 def write_stats(study: Study, results: pd.DataFrame, out: Path) -> dict:
-    """intervals.csv, comparisons.csv and claims.csv beside results.csv (studies/results/stats.py), atomically."""
+    """intervals.csv, comparisons.csv and claims.csv beside results.csv (studies/results/stats.py), atomically; a
+    study run --until-decided gets its sequential verdicts and looks.csv (studies/runner/rounds.py)."""
     shown = R.with_training(results, study.table_extra)
     analysis = stats.analyse(shown, out / study.name, list(study.variants), study.claims)
-    for name, key in (("intervals", "cells"), ("comparisons", "comparisons"), ("claims", "claims")):
+    for name, key in (("intervals", "cells"), ("comparisons", "comparisons")):
         T.write_csv_atomic(analysis[key], out / study.name / f"{name}.csv")
+    state = rounds.load_state(out / study.name)  # a study run --until-decided: its claims are the design's
+    if state is not None:
+        return rounds.apply(state, study.claims, analysis, out / study.name)
+    T.write_csv_atomic(analysis["claims"], out / study.name / "claims.csv")
     return analysis
 
 
@@ -122,6 +128,22 @@ def parse_args(argv=None) -> argparse.Namespace:
                    "checkpoints (current protocols), without training")  # fmt: skip
     p.add_argument("--stats", action="store_true", help="also print every comparison between variants")
     p.add_argument("--collect", action="store_true", help="only rebuild the tables from the run directories")
+    u = p.add_argument_group("until decided: seeds in rounds, a group-sequential design (results/sequential.py)")
+    u.add_argument(
+        "--until-decided",
+        action="store_true",
+        help="train the study's seeds (at least 3), then add "
+        "seeds in rounds to the variants of the undecided claims until every claim is decided",
+    )
+    u.add_argument(
+        "--max-seeds",
+        type=int,
+        help=f"seed cap of --until-decided (default {rounds.MAX_SEEDS}, or the "
+        "cap of the rounds being resumed); the looks' thresholds depend on it",
+    )
+    u.add_argument(
+        "--budget", help="time budget of --until-decided, e.g. 2h or 90m: no round starts that would pass it"
+    )
     p.add_argument("--export-data", type=Path, metavar="DIR", help="write the study's train and test data (its "
                    "profile's size) in the reference repositories' layouts, with manifest.json, for a model trained "
                    "elsewhere; then exit")  # fmt: skip
@@ -220,6 +242,57 @@ def select_runs(study: Study, args) -> list:
     return runs
 
 
+def train(study: Study, runs: list, args, builds: Builds, executor=None) -> dict:
+    """Statuses of `runs`, trained here one after another (a study ETA after the first), or as --executor jobs."""
+    if executor is not None:
+        submit(study, runs, args, executor)
+        return {r[0]: run_statuses(args.out / study.name).get(r[0], {"status": "not run"}) for r in runs}
+    statuses, walls = {}, []
+    for i, (run_id, variant, seed, spec) in enumerate(runs):
+        todo = sum(not (args.out / study.name / r[0] / "done").exists() for r in runs[i:])
+        eta = f" study ETA ~{sum(walls) / len(walls) * todo / 60:.0f} min" if walls else ""
+        started, fresh = time.perf_counter(), not (args.out / study.name / run_id / "done").exists()
+        statuses[run_id] = run_one(study.name, run_id, spec, args.out, builds, not args.no_progress,
+                                   f"[{i + 1}/{len(runs)} {run_id}]{eta}", variant, seed, args.profile)  # fmt: skip
+        if fresh:
+            walls.append(time.perf_counter() - started)
+    return statuses
+
+
+def study_ceiling(runs: list, builds: Builds) -> dict:
+    try:
+        return ceiling(runs[0][3], builds) if runs else {}
+    except Exception as e:  # noqa: BLE001 - the tables are still written without the ceiling row
+        print(f"[ceiling] failed: {type(e).__name__}: {e}")
+        return {}
+
+
+def decide_in_rounds(study: Study, args, builds: Builds, executor, keep: bool) -> tuple[list, dict, dict]:
+    """--until-decided (studies/runner/rounds.py): each round's runs selected as --seeds/--only would, checked by
+    the preflight, trained here or as jobs; the tables rebuilt after each. Returns (runs, statuses, ceiling)."""
+    ceil: dict = {}
+
+    def select(seeds, variants):
+        return select_runs(
+            study,
+            argparse.Namespace(**vars(args) | {"seeds": ",".join(map(str, seeds)), "only": variants, "shard": None}),
+        )
+
+    def train_round(runs):
+        preflight(study.name, runs, args.out, False, builds, True, keep)
+        return train(study, runs, args, builds, executor)
+
+    def tables(runs):
+        if not ceil:
+            ceil.update(study_ceiling(runs, builds))
+        return write_tables(study, runs, args.out, ceil)[1]
+
+    start = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else study.seeds
+    runs, statuses, _ = rounds.until_decided(study, args.out / study.name, start, args.max_seeds,
+                                             rounds.parse_budget(args.budget), select, train_round, tables)  # fmt: skip
+    return runs, statuses, ceil
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -236,6 +309,22 @@ def main(argv=None) -> int:
             print(f"wrote {args.export_data}: {counts} items at {manifest['size']} px, {len(manifest['sha256'])} "
                   f"files; {args.export_data / 'README.txt'} says how to use them")  # fmt: skip
             return 0
+        if args.until_decided:
+            clash = [f for f, on in (("--only", args.only), ("--shard", args.shard), ("--rescore", args.rescore),
+                                     ("--collect", args.collect), ("--restart", args.restart),
+                                     ("--no-wait", args.no_wait)) if on]  # fmt: skip
+            if clash:
+                raise ConfigError(f"--until-decided chooses each round's runs and resumes at its last round: it "
+                                  f"cannot be combined with {', '.join(clash)}")  # fmt: skip
+            if not study.claims:
+                raise ConfigError(f"study {study.name} has no claims: --until-decided runs until they are decided")
+            rounds.parse_budget(args.budget)
+            if args.dry_run:
+                print(rounds.describe(study, tuple(int(s) for s in args.seeds.split(",")) if args.seeds
+                                      else study.seeds, args.max_seeds))  # fmt: skip
+                return 0
+        elif args.max_seeds is not None or args.budget:
+            raise ConfigError("--max-seeds and --budget belong to --until-decided")
         if args.dry_run and args.executor == "slurm":
             print(sbatch_script(study.name, len(runs), args))
             return 0
@@ -246,7 +335,7 @@ def main(argv=None) -> int:
                 print(f"  {run_id}: { ({k: v for k, v in flatten(spec).items() if base.get(k) != v}) }")
             return 0
         rank, size = init_from_env()
-        if size > 1 and (len(runs) != 1 or args.executor or args.rescore or args.collect):
+        if size > 1 and (len(runs) != 1 or args.executor or args.rescore or args.collect or args.until_decided):
             raise ConfigError(f"torchrun trains one run on {size} processes: pass --only RUN (one run id), and no "
                               "--executor / --rescore / --collect")  # fmt: skip
         if (args.rescore or args.collect) and args.restart:
@@ -264,7 +353,8 @@ def main(argv=None) -> int:
             return 0
         builds = Builds(args.out / ".cache", resolve_device(runs[0][3].train.device) if runs else None)
         keep = not args.executor  # jobs train in their own processes: no recipe to keep here
-        preflight(study.name, runs, args.out, args.restart and rank == 0, builds, not args.rescore, keep)
+        if not args.until_decided:  # each round checks its own runs before it trains them
+            preflight(study.name, runs, args.out, args.restart and rank == 0, builds, not args.rescore, keep)
         executor = executor_for(study.name, args) if args.executor else None
     except (ConfigError, PreflightError, DeviceUnavailable, DatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -277,30 +367,23 @@ def main(argv=None) -> int:
         finish()  # training is over on every rank: no collective comes after it
         if rank > 0:
             return 0
-    elif args.executor:
+    elif args.until_decided:
+        try:
+            runs, statuses, ceil = decide_in_rounds(study, args, builds, executor, keep)
+        except (ConfigError, PreflightError, DatasetError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    elif args.executor and args.executor == "slurm" and args.no_wait:
         submit(study, runs, args, executor)
-        if args.executor == "slurm" and args.no_wait:
-            print(f"submitted {len(runs)} job(s); `python -m studies.run {study.name} --status` shows them; each job "
-                  "rebuilds the tables when it ends (or run --collect)")  # fmt: skip
-            return 0
-        statuses = {r[0]: run_statuses(args.out / study.name).get(r[0], {"status": "not run"}) for r in runs}
+        print(f"submitted {len(runs)} job(s); `python -m studies.run {study.name} --status` shows them; each job "
+              "rebuilds the tables when it ends (or run --collect)")  # fmt: skip
+        return 0
     elif args.rescore:
         statuses = rescore(study, runs, args.out, builds)
     else:
-        statuses, walls = {}, []
-        for i, (run_id, variant, seed, spec) in enumerate(runs):
-            todo = sum(not (args.out / study.name / r[0] / "done").exists() for r in runs[i:])
-            eta = f" study ETA ~{sum(walls) / len(walls) * todo / 60:.0f} min" if walls else ""
-            started, fresh = time.perf_counter(), not (args.out / study.name / run_id / "done").exists()
-            statuses[run_id] = run_one(study.name, run_id, spec, args.out, builds, not args.no_progress,
-                                       f"[{i + 1}/{len(runs)} {run_id}]{eta}", variant, seed, args.profile)  # fmt: skip
-            if fresh:
-                walls.append(time.perf_counter() - started)
-    try:
-        ceil = ceiling(runs[0][3], builds) if runs else {}
-    except Exception as e:  # noqa: BLE001 - the tables are still written without the ceiling row
-        print(f"[ceiling] failed: {type(e).__name__}: {e}")
-        ceil = {}
+        statuses = train(study, runs, args, builds, executor)
+    if not args.until_decided:
+        ceil = study_ceiling(runs, builds)
     results, analysis = write_tables(study, runs, args.out, ceil)
     print_table(study, runs, results, statuses, args.profile, analysis["cells"])
     print_verdicts(analysis, args.stats)

@@ -86,3 +86,23 @@ def test_human_page_after_an_import(runs, monkeypatch, tmp_path):
     summary = at.dataframe[0].value.set_index("variant")
     assert summary.loc["70x70", "human_mos"] > summary.loc["1x1", "human_mos"]
     assert at.dataframe[1].value.excluded.tolist() == [1]  # the straight-liner
+
+
+def test_study_page_shows_the_claims_over_the_rounds(runs, monkeypatch):
+    """A study run --until-decided: the claim line names its looks and stop, and the history chart is drawn."""
+    import pandas as pd
+
+    d = runs / "ablation_patchgan"
+    pd.DataFrame([{"claim": "70x70 > 1x1", "metric": "ssim", "source": "", "verdict": "undecided",
+                   "evidence": "70x70 vs 1x1 at 5 seeds: +0.01", "plan": "", "looks": "3, 5",
+                   "thresholds": "0.0005, 0.009", "decided_at": None, "stopped": "the item share alone is too large"}]
+                 ).to_csv(d / "claims.csv", index=False)  # fmt: skip
+    pd.DataFrame([{"claim": "70x70 > 1x1 (ssim)", "metric": "ssim", "a": "70x70", "b": "1x1", "round": k,
+                   "seeds": s, "diff": 0.01, "low": -0.01, "high": 0.03, "p": 0.3, "threshold": lv, "decided": False}
+                  for k, s, lv in ((1, 3, 0.0005), (2, 5, 0.009))]).to_csv(d / "looks.csv", index=False)  # fmt: skip
+    at = _app(runs, monkeypatch, "study", {"study": "ablation_patchgan"})
+    text = " ".join(m.value for m in at.markdown)
+    assert "looks at 3, 5 seeds; stopped: the item share alone is too large" in text
+    assert "The claims over the rounds" in text
+    specs = [e.proto.spec for e in at.main if e.type == "vega_lite_chart"]
+    assert any('"facet"' in spec and "seeds at the look" in spec for spec in specs)

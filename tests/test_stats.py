@@ -26,7 +26,7 @@ def _fewer_draws(monkeypatch):
 
 def _table(final, items, pairs, metric="ssim", seed=0):
     rng = np.random.default_rng(seed)
-    return stats._both_orders(pd.DataFrame([stats.compare(final, items, a, b, metric, rng) for a, b in pairs]))
+    return stats.both_orders(pd.DataFrame([stats.compare(final, items, a, b, metric, rng) for a, b in pairs]))
 
 
 @pytest.mark.slow

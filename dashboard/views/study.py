@@ -35,8 +35,20 @@ if len(claims):
              "undecided": ":gray-badge[undecided]", "not run": ":gray-badge[not run]"}  # fmt: skip
     for c in claims.itertuples():
         need = f" — {c.plan}" if isinstance(getattr(c, "plan", ""), str) and getattr(c, "plan", "") else ""
+        looks = getattr(c, "looks", "")
+        if isinstance(looks, str) and looks:  # a study run --until-decided
+            stopped = getattr(c, "stopped", "")
+            need = f" — looks at {looks} seeds" + (f"; stopped: {stopped}" if isinstance(stopped, str) and stopped
+                                                   else need)  # fmt: skip
         st.markdown(f"{badge.get(c.verdict, c.verdict)} **{c.claim}** on `{c.metric}` ({c.source}){need}  \n"
                     f"<small>{c.evidence}</small>", unsafe_allow_html=True)  # fmt: skip
+    rounds = verdicts.history(stats["looks"])
+    if len(rounds):
+        st.markdown(
+            "**The claims over the rounds** (`--until-decided`: estimate and 95% interval of each claimed "
+            "pair at each look; a pair is decided when its p reaches that look's sequential level)"
+        )
+        st.altair_chart(charts.claim_history(rounds), width="content")
 
 
 def shade(row):

@@ -29,6 +29,9 @@ Holm-adjusted p < 0.05, is contradicted when some pair is significantly worse, a
 plan of an undecided claim is computed for the test used (the seed share shrinks with more seeds, the item share
 does not), at Holm's strictest level (0.05 / the claims' pairs), for the joint power of all its pairs (80%), at
 the observed differences and at both ends of their intervals (a range), and never below one more seed than run.
+These verdicts are for one look at the data. A study run `--until-decided` looks after every round of seeds; its
+claims are then decided by a group-sequential design (Lan-DeMets O'Brien-Fleming-type alpha spending over the looks,
+Holm within it after Maurer & Bretz 2013), in studies/results/sequential.py, which reuses this module's comparisons.
 """
 
 from __future__ import annotations
@@ -286,10 +289,10 @@ def analyse(results: pd.DataFrame, study_dir, variants: list[str], claims=(), se
         a_better = (comps["diff"] > 0) == direction
         decided = (comps.p_holm < ALPHA) & (comps.seeds >= 2)
         comps["better"] = np.where(decided, np.where(a_better, comps.a, comps.b), "")
-    return {"cells": cells, "comparisons": comps, "claims": verdicts(claims, _both_orders(comps))}
+    return {"cells": cells, "comparisons": comps, "claims": verdicts(claims, both_orders(comps))}
 
 
-def _both_orders(comps: pd.DataFrame) -> pd.DataFrame:
+def both_orders(comps: pd.DataFrame) -> pd.DataFrame:
     """Comparisons listed as (a, b) and (b, a), so a claim may name its pairs in any order."""
     if comps.empty:
         return comps
