@@ -146,7 +146,7 @@ def print_table(study: Study, runs: list, results: pd.DataFrame, statuses: dict,
     seeds = results[results.split == "test"].groupby("variant").seed.nunique().max()
     print(f"\n{study.name}: {study.question}  [profile {profile}; mean over {seeds} seed(s) [95% interval]]")
     print(format_table(results[results.split == "test"], table_metrics(runs) + list(study.table_extra),
-                         list(study.variants), ref,
+                         study.all_variants, ref,
                          {R.CEILING: ceil} if ceil else {}, notes, intervals))  # fmt: skip
     print("[low, high] = 95% interval over seeds and test items, crossed (studies/results/stats.py)" + (
         "; with one seed it covers the test items only, and nothing is tested" if seeds == 1 else ""))  # fmt: skip

@@ -12,6 +12,7 @@ and one line naming the fault, before anything is trained or written.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import re
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from metrics import METRICS
 from metrics import tables as T
 from models.checkpoint import CheckpointError
 from models.distributed import finish, init_from_env
@@ -35,8 +37,10 @@ from studies.results.collect import statuses as run_statuses
 from studies.runner import rounds
 from studies.runner.build import Builds
 from studies.runner.cluster import executor_for, sbatch_script, status_rows, submit
-from studies.runner.execute import PreflightError, ceiling, preflight, rescore_one, run_one
-from studies.spec import ConfigError, Study, flatten, override, parse_set
+from studies.runner.execute import PreflightError, ceiling, make_evaluator, preflight, rescore_one, run_one
+from studies.runner.imported import ImportRefused, imported_variants, parse_imports, write_run
+from studies.runner.imported import load as load_outputs
+from studies.spec import Claim, ConfigError, Study, flatten, override, parse_set
 
 CATALOGUE = Path(__file__).parent / "catalogue"
 
@@ -65,7 +69,7 @@ def write_tables(study: Study, runs: list, out: Path, ceiling_values: dict) -> p
             T.write_json_atomic(ceiling_values, study_dir / "ceiling.json")
         order = [r[0] for r in study.runs(next(iter(study.profiles)), None)] if not runs else [r[0] for r in runs]
         results = collect(study_dir, study.name, study.question, order)
-        info = {"name": study.name, "question": study.question, "variants": list(study.variants),
+        info = {"name": study.name, "question": study.question, "variants": study.all_variants,
                 "base": _flat(runs[0][3]) if runs else _flat(study.base), "reference_file": study.reference_file,
                 "reference": list(study.reference), "reference_names": study.reference_names,
                 "table_metrics": table_metrics(runs), "table_extra": list(study.table_extra),
@@ -83,7 +87,7 @@ def write_stats(study: Study, results: pd.DataFrame, out: Path) -> dict:
     """intervals.csv, comparisons.csv and claims.csv beside results.csv (studies/results/stats.py), atomically; a
     study run --until-decided gets its sequential verdicts and looks.csv (studies/runner/rounds.py)."""
     shown = R.with_training(results, study.table_extra)
-    analysis = stats.analyse(shown, out / study.name, list(study.variants), study.claims)
+    analysis = stats.analyse(shown, out / study.name, study.all_variants, study.claims)
     for name, key in (("intervals", "cells"), ("comparisons", "comparisons")):
         T.write_csv_atomic(analysis[key], out / study.name / f"{name}.csv")
     state = rounds.load_state(out / study.name)  # a study run --until-decided: its claims are the design's
@@ -144,6 +148,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     u.add_argument(
         "--budget", help="time budget of --until-decided, e.g. 2h or 90m: no round starts that would pass it"
     )
+    i = p.add_argument_group("outputs made elsewhere, scored beside the study's variants (studies/runner/imported.py)")
+    i.add_argument("--import-outputs", action="append", default=[], metavar='"NAME=DIR"', help="score the outputs "
+                   "in DIR (one file per test item, named by its item id; s0/ s1/ ... for seeds) as variant NAME; "
+                   "repeatable; trains nothing")  # fmt: skip
+    i.add_argument("--resize", choices=["bicubic", "nearest"], help="resize imported outputs of another size")
+    i.add_argument("--allow-lossy", action="store_true", help="accept JPEG outputs (recorded in the protocol)")
+    i.add_argument("--claim", action="append", default=[], metavar='"A > B on METRIC"',
+                   help="an extra claim for this command, e.g. a claim on an imported variant")  # fmt: skip
     p.add_argument("--export-data", type=Path, metavar="DIR", help="write the study's train and test data (its "
                    "profile's size) in the reference repositories' layouts, with manifest.json, for a model trained "
                    "elsewhere; then exit")  # fmt: skip
@@ -293,6 +305,44 @@ def decide_in_rounds(study: Study, args, builds: Builds, executor, keep: bool) -
     return runs, statuses, ceil
 
 
+def with_imports(study: Study, args) -> Study:
+    """The study with its imported variants (found in its directory, and those of --import-outputs) and the claims
+    of --claim; ConfigError on a claim naming an unknown variant or metric."""
+    names = [n for n, _ in parse_imports(args.import_outputs)]
+    clash = [n for n in names if n in study.variants]
+    if clash:
+        raise ConfigError(f"--import-outputs: {clash[0]!r} is a trained variant of {study.name}; pick another name")
+    extra = []
+    for text in args.claim:
+        order, sep, metric = text.rpartition(" on ")
+        if not sep or " > " not in order or metric.strip() not in METRICS:
+            raise ConfigError(f'--claim expects "A > B on METRIC" with a known metric, got {text!r}')
+        extra.append(Claim(order.strip(), metric.strip(), "--claim"))
+    imported = tuple(dict.fromkeys([*imported_variants(args.out / study.name), *names]))
+    try:
+        return dataclasses.replace(study, imported=imported, claims=(*study.claims, *extra))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+
+
+def import_outputs(study: Study, runs: list, args, builds: Builds) -> None:
+    """--import-outputs: every folder checked and decoded first (ImportRefused: nothing written), then each seed
+    scored under the study's protocol and written as a run directory (studies/runner/imported.py)."""
+    spec = runs[0][3]
+    _, test_set = builds.datasets(spec)
+    channels = int(test_set[0]["b"].shape[0])
+    flags = {"resize": args.resize, "allow_lossy": args.allow_lossy}
+    loaded = [(name, load_outputs(root, test_set, study.name, spec.data.name, channels, args.resize, args.allow_lossy))
+              for name, root in parse_imports(args.import_outputs)]  # fmt: skip
+    evaluator = make_evaluator(spec, test_set, builds, resolve_device(spec.train.device))
+    for name, seeds in loaded:
+        for outputs in seeds:
+            evaluator.seed = outputs.seed
+            state = write_run(study.name, name, outputs, spec, evaluator, spec.recipe_cls, args.out, flags)
+            print(f"[{name}-s{outputs.seed}] {state}: {len(outputs.files)} outputs from {outputs.folder} "
+                  f"({outputs.convention})")  # fmt: skip
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -301,13 +351,22 @@ def main(argv=None) -> int:
                 s = load_study(name)
                 print(f"{name}: {s.question}\n  variants: {', '.join(s.variants)}; profiles: {', '.join(s.profiles)}")
             return 0
-        study = load_study(args.study)
+        study = with_imports(load_study(args.study), args)
         runs = select_runs(study, args)
         if args.export_data:
             manifest = export_data(study.name, args.profile, runs[0][3], args.export_data)
             counts = ", ".join(f"{len(v)} {k}" for k, v in manifest["items"].items())
             print(f"wrote {args.export_data}: {counts} items at {manifest['size']} px, {len(manifest['sha256'])} "
                   f"files; {args.export_data / 'README.txt'} says how to use them")  # fmt: skip
+            return 0
+        if args.import_outputs:
+            builds = Builds(args.out / ".cache", resolve_device(runs[0][3].train.device))
+            import_outputs(study, runs, args, builds)
+            results, analysis = write_tables(study, runs, args.out, study_ceiling(runs, builds))
+            found = run_statuses(args.out / study.name)
+            print_table(study, runs, results, {r[0]: found[r[0]] for r in runs if r[0] in found}, args.profile,
+                        analysis["cells"])  # fmt: skip
+            print_verdicts(analysis, args.stats)
             return 0
         if args.until_decided:
             clash = [f for f, on in (("--only", args.only), ("--shard", args.shard), ("--rescore", args.rescore),
@@ -356,7 +415,7 @@ def main(argv=None) -> int:
         if not args.until_decided:  # each round checks its own runs before it trains them
             preflight(study.name, runs, args.out, args.restart and rank == 0, builds, not args.rescore, keep)
         executor = executor_for(study.name, args) if args.executor else None
-    except (ConfigError, PreflightError, DeviceUnavailable, DatasetError) as e:
+    except (ConfigError, PreflightError, DeviceUnavailable, DatasetError, ImportRefused) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()

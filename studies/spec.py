@@ -289,6 +289,7 @@ class Study:
     row_note: str = ""  # per-row note from each run's describe(), e.g. "(D RF {D_receptive_field}px)"
     claims: tuple[Claim, ...] = ()  # published orderings this study tests (studies/results/stats.py verdicts)
     table_extra: tuple[str, ...] = ()  # training diagnostics (split "train", e.g. d_grad_spikes) shown in the table
+    imported: tuple[str, ...] = ()  # variants of outputs made elsewhere (--import-outputs), scored, never trained
 
     def __post_init__(self):
         """All variants of one recipe override the same fields (a study that varies two things is two studies);
@@ -303,11 +304,16 @@ class Study:
                     raise ValueError(f"study {self.name}{' profile ' + name if name else ''}: variants must override "
                                      f"the same fields, got {({v: sorted(p) for v, p in paths.items()})}")  # fmt: skip
         for claim in self.claims:
-            unknown = [v for v in claim.variants if v not in self.variants]
+            unknown = [v for v in claim.variants if v not in self.all_variants]
             if unknown:
                 raise ValueError(f"study {self.name}: claim {claim.order!r} names unknown variant(s) {unknown}")
         if self.reference and not self.reference_file:
             raise ValueError(f"study {self.name}: reference tables {self.reference} need a reference_file")
+
+    @property
+    def all_variants(self) -> list[str]:
+        """The trained variants, then the imported ones: the rows of the tables and statistics."""
+        return [*self.variants, *(v for v in self.imported if v not in self.variants)]
 
     def variant_overrides(self, variant: str, profile: str) -> dict[str, Any]:
         return self.profiles[profile].variants.get(variant, self.variants[variant])

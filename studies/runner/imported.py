@@ -1,0 +1,286 @@
+"""Outputs made elsewhere, scored as a variant of a study: `python -m studies.run NAME --import-outputs "My G=DIR"`.
+
+A model trained in its own repository (on the data of `--export-data`) writes one output per test item; this
+module matches them to the study's test items by file stem and scores them under exactly the study's protocol:
+the folder becomes a recipe whose `translate` returns the imported images (the output key of the study's recipe,
+e.g. pix2pix's fake_b), so the one Evaluator scores them with the same metrics, segmenter, ceiling and per-item
+files as the trained variants, and the statistics pair them item by item. `DIR` holds one folder per training
+seed (`s0/ s1/ ...`) or the outputs of one seed. Stems understood (the convention found is printed): the item id
+(`000123.png`, or `123.png`), junyanz test.py's `<id>_fake_B.png` (its `_real_A` / `_real_B` siblings ignored),
+pix2pixHD's `<id>_synthesized_image.*`, SPADE's `synthesized_image/<id>.png`, the `images/` folder of a
+junyanz or pix2pixHD results page, and a ganbench run's own `samples/test/<id>_output.png`. Each seed becomes a
+run directory `<name>-s<seed>` of kind "imported", with its source folder and the SHA-256 of every file
+(import.json; runs.csv carries the source and one digest).
+Everything is checked before anything is written (ImportRefused names the file and what to do): missing items,
+extra or duplicate stems, another study's export manifest, wrong size (`--resize bicubic|nearest`, recorded in the
+protocol), a wrong channel count, a lossy format (JPEG refused unless `--allow-lossy`, recorded), an empty or
+unreadable file. A re-import of the same files changes nothing; changed files replace the old rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from metrics import tables as T
+from models.contract import Progress
+from models.runlog import RunLog
+from studies.spec import override, to_config
+
+LOSSLESS = {".png", ".bmp", ".tif", ".tiff", ".ppm", ".pgm"}
+LOSSY = {".jpg", ".jpeg", ".webp"}
+CONVENTIONS = (  # (name, stem pattern with the item id as group "id", stems of sibling files to ignore)
+    ("item id", r"(?P<id>\d+)", None),
+    ("junyanz test.py (<id>_fake_B)", r"(?P<id>.+)_fake_B", r".+_(real_A|real_B|fake_A|rec_A|rec_B|idt_A|idt_B)"),
+    ("pix2pixHD test.py (<id>_synthesized_image)", r"(?P<id>.+)_synthesized_image", r".+_(input_label|real_image)"),
+    ("ganbench samples/test (<id>_output)", r"(?P<id>\d+)_output", r"\d+_(input|truth|reconstruction|output_a)"),
+)
+RESIZE = {"bicubic": Image.Resampling.BICUBIC, "nearest": Image.Resampling.NEAREST}
+
+
+class ImportRefused(ValueError):
+    """An import that cannot be scored as given: the message names the file or folder and what to do."""
+
+
+@dataclass
+class SeedOutputs:
+    seed: int
+    folder: Path
+    convention: str
+    files: dict[int, Path]  # test item index -> file
+    images: dict[int, torch.Tensor]  # test item index -> (C, H, W) in [-1, 1]
+    sha256: dict[str, str]  # file name -> digest
+
+
+def parse_imports(items: list[str]) -> list[tuple[str, Path]]:
+    out = []
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise ImportRefused(f'--import-outputs expects "NAME=DIR", got {item!r}')
+        if not re.fullmatch(r"[\w .+()x-]+", name.strip()):
+            raise ImportRefused(f"--import-outputs: variant name {name!r} may hold letters, digits, spaces and _.+-()")
+        out.append((name.strip(), Path(path.strip()).expanduser()))
+    names = [n for n, _ in out]
+    if len(set(names)) != len(names):
+        raise ImportRefused(f"--import-outputs: the variant names repeat ({', '.join(names)})")
+    return out
+
+
+def seed_folders(root: Path) -> list[tuple[int, Path]]:
+    """[(seed, folder)]: s0/ s1/ ... under root, or root itself as seed 0."""
+    if not root.is_dir():
+        raise ImportRefused(f"{root}: no such folder (--import-outputs NAME=DIR names the folder of the outputs)")
+    seeds = sorted((int(p.name[1:]), p) for p in root.iterdir() if p.is_dir() and re.fullmatch(r"s\d+", p.name))
+    return seeds or [(0, root)]
+
+
+def _image_folder(folder: Path) -> Path:
+    """The folder the images are in: SPADE's synthesized_image/, a results page's images/, or the folder."""
+    for sub in ("synthesized_image", "images"):
+        if (folder / sub).is_dir() and not _images(folder):
+            return folder / sub
+    return folder
+
+
+def _images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in LOSSLESS | LOSSY)
+
+
+def check_manifest(folder: Path, study: str, dataset: str, size: int) -> None:
+    """A manifest.json beside the outputs (copied from --export-data) must be this study's."""
+    for path in (folder / "manifest.json", folder.parent / "manifest.json"):
+        if path.exists():
+            try:
+                m = json.loads(path.read_text())
+            except ValueError as e:
+                raise ImportRefused(f"{path}: not a readable manifest ({e})") from e
+            if m.get("study") != study or m.get("dataset") != dataset or int(m.get("size", size)) != size:
+                raise ImportRefused(
+                    f"{path}: these outputs belong to study {m.get('study')!r}, dataset "
+                    f"{m.get('dataset')!r} at {m.get('size')} px, not {study!r}, {dataset!r} at "
+                    f"{size} px: export this study's data (--export-data) and run the model on it"
+                )
+
+
+def match(folder: Path, ids: dict[str, int]) -> tuple[str, dict[int, Path]]:
+    """(convention, {item index: file}) of one seed's folder; ImportRefused on missing, extra or duplicate stems."""
+    folder = _image_folder(folder)
+    files = _images(folder)
+    if not files:
+        raise ImportRefused(f"{folder}: no image files (.png, .bmp, .tif; .jpg with --allow-lossy)")
+    best = None
+    for name, pattern, siblings in CONVENTIONS:
+        found = {}
+        for f in files:
+            m = re.fullmatch(pattern, f.stem)
+            if m:
+                key = m["id"]
+                found.setdefault(f"{int(key):06d}" if key.isdigit() else key, []).append(f)
+        hits = sum(k in ids for k in found)
+        if best is None or hits > best[0]:
+            best = (hits, name, found, siblings)
+    _, convention, found, siblings = best
+    dupes = {k: v for k, v in found.items() if len(v) > 1}
+    if dupes:
+        k, v = next(iter(dupes.items()))
+        raise ImportRefused(
+            f"{folder}: {len(dupes)} item(s) have more than one file, e.g. item {k}: "
+            f"{', '.join(p.name for p in v)}; keep one file per item"
+        )
+    pattern = next(p for n, p, _ in CONVENTIONS if n == convention)
+    extra = [
+        f.name for f in files if not re.fullmatch(pattern, f.stem) and not (siblings and re.fullmatch(siblings, f.stem))
+    ] + [v[0].name for k, v in found.items() if k not in ids]
+    if extra:
+        raise ImportRefused(
+            f"{folder}: {len(extra)} file(s) match no test item of the study, e.g. "
+            f"{', '.join(extra[:3])} (convention {convention}; the item ids are in the export's "
+            "manifest.json); move them away"
+        )
+    missing = [k for k in ids if k not in found]
+    if missing:
+        raise ImportRefused(
+            f"{folder}: {len(missing)} of {len(ids)} test item(s) have no output, e.g. "
+            f"{', '.join(missing[:5])} (convention {convention}); every test item needs one"
+        )
+    return convention, {ids[k]: v[0] for k, v in found.items()}
+
+
+def read_image(path: Path, size: int, channels: int, resize: str | None, allow_lossy: bool) -> torch.Tensor:
+    """(C, H, W) in [-1, 1] after the checks; ImportRefused naming the file."""
+    if path.suffix.lower() in LOSSY and not allow_lossy:
+        raise ImportRefused(
+            f"{path}: {path.suffix} is lossy (JPEG artefacts change every metric); save the outputs "
+            "as PNG, or pass --allow-lossy (recorded in the protocol)"
+        )
+    if path.stat().st_size == 0:
+        raise ImportRefused(f"{path}: empty file")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            image = im.copy()
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+        raise ImportRefused(f"{path}: not a readable image ({e})") from e
+    want = {3: ("RGB",), 1: ("L",)}.get(channels, ())
+    if image.mode not in want:
+        raise ImportRefused(
+            f"{path}: mode {image.mode} ({len(image.getbands())} channel(s)); the study's outputs "
+            f"have {channels} channel(s) ({' or '.join(want)}): convert the images"
+        )
+    if image.size != (size, size):
+        if resize is None:
+            raise ImportRefused(
+                f"{path}: {image.size[0]}x{image.size[1]} px; the study scores {size}x{size}: save "
+                "them at that size, or pass --resize bicubic|nearest (recorded in the protocol)"
+            )
+        image = image.resize((size, size), RESIZE[resize])
+    x = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).float().div(127.5).sub(1)
+    return x[None] if x.ndim == 2 else x.permute(2, 0, 1)
+
+
+def load(
+    root: Path, test_set, study: str, dataset: str, key_channels: int, resize: str | None, allow_lossy: bool
+) -> list[SeedOutputs]:
+    """Every seed's outputs, checked and decoded; nothing is written."""
+    size = test_set.cfg.size
+    ids = {f"{int(test_set[i]['index']):06d}": int(test_set[i]["index"]) for i in range(len(test_set))}
+    out = []
+    for seed, folder in seed_folders(root):
+        check_manifest(folder, study, dataset, size)
+        convention, files = match(folder, ids)
+        images = {i: read_image(p, size, key_channels, resize, allow_lossy) for i, p in files.items()}
+        digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files.values()}
+        out.append(SeedOutputs(seed, folder, convention, files, images, digests))
+    return out
+
+
+class ImportedOutputs:
+    """A recipe stand-in for the Evaluator: `translate` returns the imported image of each batch item."""
+
+    modality = "image"
+
+    def __init__(self, outputs: SeedOutputs, key: str, sample_rows: tuple, test_images: dict):
+        self.outputs, self.key, self.nets = outputs, key, {}
+        self.sample_rows, self.test_images = sample_rows, test_images
+
+    def translate(self, batch: dict, t: Progress) -> dict:
+        index = batch["index"]
+        return {self.key: torch.stack([self.outputs.images[int(i)] for i in index]).to(index.device)}
+
+
+def digest(outputs: SeedOutputs) -> str:
+    """One SHA-256 over the files' names and digests (runs.csv `outputs_sha256`)."""
+    return hashlib.sha256(json.dumps(sorted(outputs.sha256.items())).encode()).hexdigest()
+
+
+def write_run(study: str, name: str, outputs: SeedOutputs, spec, evaluator, recipe_cls, out: Path, flags: dict) -> str:
+    """Score one seed's outputs and write its run directory (atomically, moved into place); 'unchanged' when the
+    same files were imported before."""
+    run_dir = out / study / f"{name}-s{outputs.seed}"
+    info_path = run_dir / "import.json"
+    if info_path.exists() and (run_dir / "done").exists():
+        old = json.loads(info_path.read_text())
+        if old.get("sha256") == outputs.sha256 and old.get("flags") == flags:
+            return "unchanged"
+    tmp = run_dir.with_name(f".{run_dir.name}.importing")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    recipe = ImportedOutputs(outputs, recipe_cls.test_images["output"], recipe_cls.sample_rows, recipe_cls.test_images)
+    t = Progress(0, 0, 0)
+    values = evaluator.evaluate(recipe, t, tmp, final=True)
+    lossy = "allowed" if flags["allow_lossy"] else "refused"
+    how = f"outputs imported ({outputs.convention}; resize {flags['resize'] or 'none'}; lossy {lossy})"
+    RunLog(tmp).evaluation(t, values, evaluator.protocols)
+    T.write_json_atomic(to_config(override(spec, "train.seed", outputs.seed)), tmp / "config.json")
+    T.write_json_atomic(
+        {
+            "source": str(outputs.folder.resolve()),
+            "convention": outputs.convention,
+            "flags": flags,
+            "sha256": outputs.sha256,
+        },
+        tmp / "import.json",
+    )
+    status = {
+        "status": "done",
+        "error": "",
+        "study": study,
+        "variant": name,
+        "seed": outputs.seed,
+        "kind": "imported",
+        "source": str(outputs.folder.resolve()),
+        "outputs_sha256": digest(outputs),
+        "import_protocol": how,
+        "protocols": evaluator.protocols,
+    }
+    T.write_json_atomic(status, tmp / "run.json")
+    (tmp / "done").touch()
+    old, existed = run_dir.with_name(f".{run_dir.name}.old"), run_dir.exists()
+    shutil.rmtree(old, ignore_errors=True)
+    if existed:
+        run_dir.rename(old)
+    tmp.rename(run_dir)
+    shutil.rmtree(old, ignore_errors=True)
+    return "replaced" if existed else "scored"
+
+
+def imported_variants(study_dir: Path) -> list[str]:
+    """Names of the imported variants of a study (run.json kind "imported"), in order of appearance."""
+    names = []
+    for p in sorted(Path(study_dir).glob("*/run.json")) if Path(study_dir).is_dir() else []:
+        try:
+            st = json.loads(p.read_text())
+        except ValueError:
+            continue
+        if st.get("kind") == "imported" and st.get("variant") not in names:
+            names.append(st["variant"])
+    return names
