@@ -116,6 +116,26 @@ def test_cyclegan_folders(tmp_path):
         make_dataset(DataConfig(name=str(tmp_path)), "train", view="unpaired")
 
 
+def test_cyclegan_folders_with_shared_stems_are_paired_data(tmp_path):
+    """A and B files of one stem (the CycleGAN paper's Cityscapes folders): the paired view gives A and B of the
+    same stem; a split whose stems differ stays unpaired only."""
+    for split in ("train", "test"):
+        for i in range(4):
+            _save(tmp_path / f"{split}A" / f"{i:03d}.png", _rgb(40, 40, i))
+            _save(tmp_path / f"{split}B" / f"{i:03d}.png", _rgb(40, 40, 10 + i))
+    ds = make_dataset(DataConfig(name=str(tmp_path), size=40), "test", view="paired")
+    assert ds.pairing == "paired by file stem (4 items)" and len(ds) == 4
+    for i in range(4):
+        item = ds[i]
+        assert np.array_equal(D.to_uint8(item["a"]), _rgb(40, 40, i)) and np.array_equal(
+            D.to_uint8(item["b"]), _rgb(40, 40, 10 + i))  # fmt: skip
+    (tmp_path / "testB" / "003.png").rename(tmp_path / "testB" / "004.png")
+    ds = make_dataset(DataConfig(name=str(tmp_path), size=40), "test", view="unpaired")
+    assert ds.pairing.startswith("unpaired") and "paired" not in ds.views
+    with pytest.raises(D.ViewUnavailable):
+        make_dataset(DataConfig(name=str(tmp_path), size=40), "test", view="paired")
+
+
 def test_empty_split():
     with pytest.raises(DatasetError, match="split 'val' is empty"):
         make_dataset(DataConfig(n_val=0), "val")

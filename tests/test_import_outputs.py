@@ -202,3 +202,15 @@ def test_the_reference_repositories_output_names_are_understood(study, tmp_path,
     assert _import([*base[:4], str(work), "--no-progress"], "--import-outputs", f"Theirs={d}") == 0
     assert f"({convention})" in capsys.readouterr().out
     assert _final(work, "Theirs", "ssim") == pytest.approx([1.0])
+
+
+def test_an_exported_cyclegan_folder_is_paired_data_for_pix2pix_and_paired_metrics(study, tmp_path, capsys):
+    """The export's cyclegan/ folder (A and B of an item share its id): pix2pix trains on it and SSIM scores it;
+    the preflight says which pairing it found."""
+    root, _, _ = study
+    args = [STUDY, "--profile", "smoke", "--out", str(tmp_path), "--only", "70x70-s0", "--no-progress", "--data",
+            str(root / "data" / "cyclegan"), "--set", 'metrics=("ssim", "l1")']  # fmt: skip
+    assert runner.main(args) == 0
+    out = capsys.readouterr().out
+    assert "cyclegan test: paired by file stem (8 items); pix2pix reads it paired" in out
+    assert len(_final(tmp_path, "70x70", "ssim")) == 1

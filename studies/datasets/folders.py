@@ -4,8 +4,9 @@ folders, Cityscapes, CIFAR-10 / CelebA roots through torchvision (download=False
 Every item follows studies/datasets/base.py's convention. Unpaired views draw each item's B at random, independently of
 A, as the reference's unaligned dataset does (github.com/junyanz/pytorch-CycleGAN-and-pix2pix
 data/unaligned_dataset.py: A index = i mod |A|, B index random, length max(|A|, |B|)); a CycleGAN folder has
-no pairs, so metrics that compare an output with its own target cannot score it (the runner says so before
-training). Each fault raises DatasetError naming the file.
+no pairs unless its A and B files share their stems (then it is paired data too), so metrics that compare an
+output with its own target cannot score an unpaired one (the runner says so before training). Each fault raises
+DatasetError naming the file.
 
 The studies' test split of Cityscapes is its val/ folder: the public gtFine/test labels are placeholders, and
 pix2pix scores Cityscapes on val's 500 images (the reference's scripts/eval_cityscapes). An aligned folder
@@ -213,16 +214,24 @@ def _channels(path: Path) -> int:
 
 
 class UnpairedFolder(_Base):
-    """CycleGAN's layout: root/{trainA, trainB, testA, testB} (valA/valB optional), no pairs. Item i is A[i mod |A|]
-    with a random B; the length is max(|A|, |B|), as the reference. Grayscale domains keep one channel."""
+    """CycleGAN's layout: root/{trainA, trainB, testA, testB} (valA/valB optional). Unpaired view: item i is
+    A[i mod |A|] with a random B; the length is max(|A|, |B|), as the reference. When a split's A and B files have
+    the same stems one to one (the CycleGAN paper's Cityscapes evaluation; its download script's cityscapes
+    folder), that split is paired data as well: the paired view gives A and B of one stem, so paired metrics
+    and paired recipes can use it (`pairing` says which was found). Grayscale domains keep one channel."""
 
     views = ("unpaired", "unconditional")
 
     def __init__(self, cfg: DataConfig, split: str = "train", augment: bool = False, view: View = "unpaired"):
-        super().__init__(cfg, split, augment, view)
         root = Path(cfg.name)
         self.files = {d: _list_images(root / f"{split}{d}", f"CycleGAN {split}{d}") for d in "AB"}
-        self.identity = f"unpaired:{root.resolve()}:{split}:{_fingerprint(self.files['A'] + self.files['B'])}"
+        stems = [[p.stem for p in self.files[d]] for d in "AB"]
+        paired = stems[0] == stems[1] and len(set(stems[0])) == len(stems[0])
+        self.views = ("paired", *UnpairedFolder.views) if paired else UnpairedFolder.views
+        self.pairing = f"paired by file stem ({len(stems[0])} items)" if paired else "unpaired (A and B stems differ)"
+        super().__init__(cfg, split, augment, view)
+        kind = "paired" if view == "paired" else "unpaired"
+        self.identity = f"{kind}:{root.resolve()}:{split}:{_fingerprint(self.files['A'] + self.files['B'])}"
 
     def __len__(self) -> int:
         return max(len(self.files["A"]), len(self.files["B"]))
@@ -240,6 +249,8 @@ class UnpairedFolder(_Base):
 
     def __getitem__(self, i: int) -> dict:
         a = to_tensor3(_read_domain(self.files["A"][i % len(self.files["A"])]))
+        if self.view == "paired":  # A and B of one stem
+            return self._finish({"a": a, "b": to_tensor3(_read_domain(self.files["B"][i])), "index": torch.tensor(i)})
         b = to_tensor3(_read_domain(self.files["B"][int(torch.randint(len(self.files["B"]), ()))]))
         if self.view == "unconditional":
             return self._finish({"b": b, "index": torch.tensor(i)})

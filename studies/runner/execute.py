@@ -144,6 +144,8 @@ def preflight(study_name: str, runs: list, out: Path, restart: bool, builds: Bui
             if key not in checked:
                 for ds in (train_set, test_set):
                     ds.validate()
+                    if hasattr(ds, "pairing"):
+                        print(f"[data] {spec.data.name} {ds.split}: {ds.pairing}; {spec.recipe} reads it {ds.view}")
                 checked.add(key)
             unknown = [m for m in spec.metrics if m not in METRICS]
             if unknown:
