@@ -214,3 +214,30 @@ def test_an_exported_cyclegan_folder_is_paired_data_for_pix2pix_and_paired_metri
     out = capsys.readouterr().out
     assert "cyclegan test: paired by file stem (8 items); pix2pix reads it paired" in out
     assert len(_final(tmp_path, "70x70", "ssim")) == 1
+
+
+def test_folder_scoring_without_a_study_matches_the_runs_values(study, tmp_path, capsys):
+    """python -m metrics.score: a run's saved outputs against the exported truths, by stem, give the run's own
+    values (8-bit PNG rounding aside), per item and with intervals; the FCN-score only with labels and a
+    segmenter, and a bad folder is one line."""
+    from metrics import score
+
+    root, out, _ = study
+    outputs, data = out / STUDY / "70x70-s0" / "samples" / "test", root / "data"
+    seg = next((out / ".cache").glob("segmenter-*.pt"))
+    args = ["--outputs", str(outputs), "--truth", str(data / "images" / "test"), "--out", str(tmp_path / "s.csv")]
+    assert score.main([*args, "--labels", str(data / "labels" / "test"), "--segmenter", str(seg)]) == 0
+    summary = pd.read_csv(tmp_path / "s.summary.csv").set_index("metric")
+    for metric in ("ssim", "l1", "fcn_pixel_acc", "fcn_class_iou"):
+        assert summary.loc[metric, "value"] == pytest.approx(_final(out, "70x70", metric)[0], abs=0.005), metric
+        assert summary.loc[metric, "low"] < summary.loc[metric, "value"] < summary.loc[metric, "high"]
+    per_item = pd.read_csv(tmp_path / "s.csv", dtype={"item": str})
+    assert sorted(per_item[per_item.metric == "ssim"].item) == [f"{i:06d}" for i in range(20, 28)]
+    assert "ganbench samples/test (<id>_output)" in capsys.readouterr().out
+    assert score.main(args[:4] + ["--metrics", "ssim", "fcn_score"]) == 0
+    assert "fcn_score left out: it needs --labels DIR" in capsys.readouterr().out
+    (tmp_path / "few").mkdir()
+    for p in sorted(outputs.glob("*_output.png"))[:5]:
+        shutil.copy(p, tmp_path / "few" / p.name)
+    assert score.main(["--outputs", str(tmp_path / "few"), "--truth", str(data / "images" / "test")]) == 2
+    assert "3 of 8 test item(s) have no output" in capsys.readouterr().err

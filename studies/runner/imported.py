@@ -5,12 +5,10 @@ module matches them to the study's test items by file stem and scores them under
 the folder becomes a recipe whose `translate` returns the imported images (the output key of the study's recipe,
 e.g. pix2pix's fake_b), so the one Evaluator scores them with the same metrics, segmenter, ceiling and per-item
 files as the trained variants, and the statistics pair them item by item. `DIR` holds one folder per training
-seed (`s0/ s1/ ...`) or the outputs of one seed. Stems understood (the convention found is printed): the item id
-(`000123.png`, or `123.png`), junyanz test.py's `<id>_fake_B.png` (its `_real_A` / `_real_B` siblings ignored),
-pix2pixHD's `<id>_synthesized_image.*`, SPADE's `synthesized_image/<id>.png`, the `images/` folder of a
-junyanz or pix2pixHD results page, and a ganbench run's own `samples/test/<id>_output.png`. Each seed becomes a
-run directory `<name>-s<seed>` of kind "imported", with its source folder and the SHA-256 of every file
-(import.json; runs.csv carries the source and one digest).
+seed (`s0/ s1/ ...`) or the outputs of one seed; the stems understood and the checks of each file are
+metrics/folders.py's (the convention found is printed). Each seed becomes a run directory `<name>-s<seed>` of
+kind "imported", with its source folder and the SHA-256 of every file (import.json; runs.csv carries the source
+and one digest).
 Everything is checked before anything is written (ImportRefused names the file and what to do): missing items,
 extra or duplicate stems, another study's export manifest, wrong size (`--resize bicubic|nearest`, recorded in the
 protocol), a wrong channel count, a lossy format (JPEG refused unless `--allow-lossy`, recorded), an empty or
@@ -26,28 +24,15 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 
 from metrics import tables as T
+from metrics.folders import OutputsRefused, match, read_image
 from models.contract import Progress
 from models.runlog import RunLog
 from studies.spec import override, to_config
 
-LOSSLESS = {".png", ".bmp", ".tif", ".tiff", ".ppm", ".pgm"}
-LOSSY = {".jpg", ".jpeg", ".webp"}
-CONVENTIONS = (  # (name, stem pattern with the item id as group "id", stems of sibling files to ignore)
-    ("item id", r"(?P<id>\d+)", None),
-    ("junyanz test.py (<id>_fake_B)", r"(?P<id>.+)_fake_B", r".+_(real_A|real_B|fake_A|rec_A|rec_B|idt_A|idt_B)"),
-    ("pix2pixHD test.py (<id>_synthesized_image)", r"(?P<id>.+)_synthesized_image", r".+_(input_label|real_image)"),
-    ("ganbench samples/test (<id>_output)", r"(?P<id>\d+)_output", r"\d+_(input|truth|reconstruction|output_a)"),
-)
-RESIZE = {"bicubic": Image.Resampling.BICUBIC, "nearest": Image.Resampling.NEAREST}
-
-
-class ImportRefused(ValueError):
-    """An import that cannot be scored as given: the message names the file or folder and what to do."""
+ImportRefused = OutputsRefused  # an import that cannot be scored as given (metrics/folders.py)
 
 
 @dataclass
@@ -83,18 +68,6 @@ def seed_folders(root: Path) -> list[tuple[int, Path]]:
     return seeds or [(0, root)]
 
 
-def _image_folder(folder: Path) -> Path:
-    """The folder the images are in: SPADE's synthesized_image/, a results page's images/, or the folder."""
-    for sub in ("synthesized_image", "images"):
-        if (folder / sub).is_dir() and not _images(folder):
-            return folder / sub
-    return folder
-
-
-def _images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in LOSSLESS | LOSSY)
-
-
 def check_manifest(folder: Path, study: str, dataset: str, size: int) -> None:
     """A manifest.json beside the outputs (copied from --export-data) must be this study's."""
     for path in (folder / "manifest.json", folder.parent / "manifest.json"):
@@ -109,82 +82,6 @@ def check_manifest(folder: Path, study: str, dataset: str, size: int) -> None:
                     f"{m.get('dataset')!r} at {m.get('size')} px, not {study!r}, {dataset!r} at "
                     f"{size} px: export this study's data (--export-data) and run the model on it"
                 )
-
-
-def match(folder: Path, ids: dict[str, int]) -> tuple[str, dict[int, Path]]:
-    """(convention, {item index: file}) of one seed's folder; ImportRefused on missing, extra or duplicate stems."""
-    folder = _image_folder(folder)
-    files = _images(folder)
-    if not files:
-        raise ImportRefused(f"{folder}: no image files (.png, .bmp, .tif; .jpg with --allow-lossy)")
-    best = None
-    for name, pattern, siblings in CONVENTIONS:
-        found = {}
-        for f in files:
-            m = re.fullmatch(pattern, f.stem)
-            if m:
-                key = m["id"]
-                found.setdefault(f"{int(key):06d}" if key.isdigit() else key, []).append(f)
-        hits = sum(k in ids for k in found)
-        if best is None or hits > best[0]:
-            best = (hits, name, found, siblings)
-    _, convention, found, siblings = best
-    dupes = {k: v for k, v in found.items() if len(v) > 1}
-    if dupes:
-        k, v = next(iter(dupes.items()))
-        raise ImportRefused(
-            f"{folder}: {len(dupes)} item(s) have more than one file, e.g. item {k}: "
-            f"{', '.join(p.name for p in v)}; keep one file per item"
-        )
-    pattern = next(p for n, p, _ in CONVENTIONS if n == convention)
-    extra = [
-        f.name for f in files if not re.fullmatch(pattern, f.stem) and not (siblings and re.fullmatch(siblings, f.stem))
-    ] + [v[0].name for k, v in found.items() if k not in ids]
-    if extra:
-        raise ImportRefused(
-            f"{folder}: {len(extra)} file(s) match no test item of the study, e.g. "
-            f"{', '.join(extra[:3])} (convention {convention}; the item ids are in the export's "
-            "manifest.json); move them away"
-        )
-    missing = [k for k in ids if k not in found]
-    if missing:
-        raise ImportRefused(
-            f"{folder}: {len(missing)} of {len(ids)} test item(s) have no output, e.g. "
-            f"{', '.join(missing[:5])} (convention {convention}); every test item needs one"
-        )
-    return convention, {ids[k]: v[0] for k, v in found.items()}
-
-
-def read_image(path: Path, size: int, channels: int, resize: str | None, allow_lossy: bool) -> torch.Tensor:
-    """(C, H, W) in [-1, 1] after the checks; ImportRefused naming the file."""
-    if path.suffix.lower() in LOSSY and not allow_lossy:
-        raise ImportRefused(
-            f"{path}: {path.suffix} is lossy (JPEG artefacts change every metric); save the outputs "
-            "as PNG, or pass --allow-lossy (recorded in the protocol)"
-        )
-    if path.stat().st_size == 0:
-        raise ImportRefused(f"{path}: empty file")
-    try:
-        with Image.open(path) as im:
-            im.load()
-            image = im.copy()
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise ImportRefused(f"{path}: not a readable image ({e})") from e
-    want = {3: ("RGB",), 1: ("L",)}.get(channels, ())
-    if image.mode not in want:
-        raise ImportRefused(
-            f"{path}: mode {image.mode} ({len(image.getbands())} channel(s)); the study's outputs "
-            f"have {channels} channel(s) ({' or '.join(want)}): convert the images"
-        )
-    if image.size != (size, size):
-        if resize is None:
-            raise ImportRefused(
-                f"{path}: {image.size[0]}x{image.size[1]} px; the study scores {size}x{size}: save "
-                "them at that size, or pass --resize bicubic|nearest (recorded in the protocol)"
-            )
-        image = image.resize((size, size), RESIZE[resize])
-    x = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).float().div(127.5).sub(1)
-    return x[None] if x.ndim == 2 else x.permute(2, 0, 1)
 
 
 def load(
