@@ -93,4 +93,12 @@ class Recipe(Protocol):
 RECIPES: dict[str, type] = {"pix2pix": Pix2Pix, "cyclegan": CycleGAN, "progan": ProGAN, "toy": ToyGAN,
                             "pix2pixhd": Pix2PixHD, "spade": Spade}  # fmt: skip
 
-__all__ = ["RECIPES", "DataFacts", "Progress", "Recipe"]
+
+def recipe_class(name: str) -> type:
+    """The class of a recipe name: shipped here, an installed entry point, or `module:Class` (models/plugins.py)."""
+    from models import plugins
+
+    return plugins.resolve(RECIPES, name)
+
+
+__all__ = ["RECIPES", "DataFacts", "Progress", "Recipe", "recipe_class"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import importlib.util
 import json
 import re
 import sys
@@ -24,8 +25,10 @@ import pandas as pd
 
 from metrics import METRICS
 from metrics import tables as T
+from models import RECIPES
 from models.checkpoint import CheckpointError
 from models.distributed import finish, init_from_env
+from models.plugins import RecipeNotFound, register_module
 from models.train import DeviceUnavailable, resolve_device
 from studies.datasets import DatasetError
 from studies.datasets.export import export as export_data
@@ -51,8 +54,22 @@ def list_studies() -> list[str]:
 
 
 def load_study(name: str) -> Study:
+    """A study of the catalogue by module name, or a study file anywhere (`path/to/my_study.py` defining STUDY)."""
+    if name.endswith(".py"):
+        path = Path(name)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such study file")
+        spec = importlib.util.spec_from_file_location(f"ganbench_study_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as e:  # noqa: BLE001 - the user's file: one line naming it
+            raise ConfigError(f"{path}: the study file does not load ({type(e).__name__}: {e})") from None
+        if not isinstance(getattr(module, "STUDY", None), Study):
+            raise ConfigError(f"{path}: defines no STUDY = Study(...)")
+        return module.STUDY
     if name not in list_studies():
-        raise ConfigError(f"unknown study {name!r}; known: {', '.join(list_studies())}")
+        raise ConfigError(f"unknown study {name!r}; known: {', '.join(list_studies())}, or a path/to/study.py")
     return importlib.import_module(f"studies.catalogue.{name}").STUDY  # the CLI argument is the module name
 
 
@@ -113,7 +130,20 @@ def rescore(study: Study, runs: list, out: Path, builds: Builds) -> dict:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m studies.run", description=__doc__.split("\n\n")[0])
-    p.add_argument("study", nargs="?", help="study module under studies/, e.g. ablation_patchgan")
+    p.add_argument(
+        "study",
+        nargs="?",
+        help="study module under studies/catalogue/, e.g. ablation_patchgan, or a study file path/to/my_study.py",
+    )
+    p.add_argument(
+        "--recipe-module",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE and register "
+        "its recipe classes as MODULE:Class (recipes of installed packages come through the entry-point "
+        "group ganbench.recipes)",
+    )
     p.add_argument("--profile", default="quick", help="smoke | quick | paper")
     p.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2 (default: the study's)")
     p.add_argument(
@@ -351,6 +381,8 @@ def main(argv=None) -> int:
                 s = load_study(name)
                 print(f"{name}: {s.question}\n  variants: {', '.join(s.variants)}; profiles: {', '.join(s.profiles)}")
             return 0
+        for module in args.recipe_module:
+            print(f"[recipes] {', '.join(register_module(RECIPES, module))} registered from {module}")
         study = with_imports(load_study(args.study), args)
         runs = select_runs(study, args)
         if args.export_data:
@@ -415,7 +447,7 @@ def main(argv=None) -> int:
         if not args.until_decided:  # each round checks its own runs before it trains them
             preflight(study.name, runs, args.out, args.restart and rank == 0, builds, not args.rescore, keep)
         executor = executor_for(study.name, args) if args.executor else None
-    except (ConfigError, PreflightError, DeviceUnavailable, DatasetError, ImportRefused) as e:
+    except (ConfigError, PreflightError, DeviceUnavailable, DatasetError, ImportRefused, RecipeNotFound) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()

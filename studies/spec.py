@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from models import RECIPES
+from models import recipe_class
 from models.train import TrainConfig
 from studies.datasets import DataConfig
 
@@ -61,9 +61,10 @@ class RunSpec:
     metrics: tuple[str, ...] | None = None  # keys of metrics.METRICS; None = the recipe's defaults
 
     def __post_init__(self):
-        if self.recipe not in RECIPES:
-            raise ConfigError(f"unknown recipe {self.recipe!r}; known: {', '.join(sorted(RECIPES))}")
-        cls = RECIPES[self.recipe]
+        try:
+            cls = recipe_class(self.recipe)
+        except KeyError as e:
+            raise ConfigError(str(e)) from None
         if self.model is None:
             object.__setattr__(self, "model", cls.Config())
         elif not isinstance(self.model, cls.Config):
@@ -73,7 +74,7 @@ class RunSpec:
 
     @property
     def recipe_cls(self) -> type:
-        return RECIPES[self.recipe]
+        return recipe_class(self.recipe)
 
 
 class CliValue(str):
@@ -232,9 +233,11 @@ def spec_from_config(config: dict) -> RunSpec:
     """The RunSpec a run's config.json describes (older layouts upgraded first)."""
     config = upgrade_config(config)
     recipe = config.get("recipe", "pix2pix")
-    if recipe not in RECIPES:
-        raise ConfigError(f"config names recipe {recipe!r}, unknown here; known: {', '.join(sorted(RECIPES))}")
-    model = from_dict(RECIPES[recipe].Config, config.get("model") or {})
+    try:
+        cls = recipe_class(recipe)
+    except KeyError as e:
+        raise ConfigError(f"config names recipe {recipe!r}: {e}") from None
+    model = from_dict(cls.Config, config.get("model") or {})
     rest = {k: v for k, v in config.items() if k not in ("model", "recipe")}
     return dataclasses.replace(from_dict(RunSpec, {"recipe": recipe, **rest}), model=model)
 
