@@ -37,7 +37,7 @@ def _final(out, variant, metric):
     return rows.value.to_numpy()
 
 
-def test_exported_truths_score_the_ceiling_and_ssim_one(study, tmp_path, capsys):
+def test_exported_truths_score_the_ceiling_and_ssim_one(study, tmp_path, capsys, monkeypatch):
     root, out, base = study
     work = tmp_path / "runs"
     shutil.copytree(out, work)
@@ -53,7 +53,21 @@ def test_exported_truths_score_the_ceiling_and_ssim_one(study, tmp_path, capsys)
     assert runs.loc["Truth-s0", "kind"] == "imported" and len(runs.loc["Truth-s0", "outputs_sha256"]) == 64
     assert runs.loc["Truth-s0", "source"] == str((root / "data" / "images" / "test").resolve())
     assert sorted(p.name for p in (work / STUDY / "Truth-s0" / "samples" / "test").iterdir())[:3] == [
-        "000020_input.png", "000020_output.png", "000020_truth.png"]  # fmt: skip
+        "000020_input.png",
+        "000020_output.png",
+        "000020_truth.png",
+    ]
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("GANBENCH_RUNS", str(work))
+    app = AppTest.from_file(str(Path(__file__).parents[1] / "dashboard" / "app.py"), default_timeout=60)
+    app.query_params["study"] = STUDY
+    app.run()
+    assert "Truth" in set(app.dataframe[0].value.variant)  # the Leaderboard
+    app.switch_page("views/samples.py").run()
+    assert not app.exception and len(app.get("image")) == 2 + 3  # input, truth; 1x1, 70x70 and the import  # fmt: skip
 
 
 def test_a_blurred_copy_is_worse_and_the_paired_comparison_says_so(study, tmp_path, capsys):
