@@ -54,7 +54,7 @@ def test_export_refuses_before_writing(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1 and "full: exists and is not an empty folder" in err
     for d in ("trainA", "trainB", "testA", "testB"):
         (tmp_path / "cg" / d).mkdir(parents=True)
-        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "cg" / d / "x.png")
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "cg" / d / f"{d[-1]}.png")  # A and B differ
     with pytest.raises(DatasetError, match="unpaired data"):
         export("s", "smoke", _spec(**{"data.name": str(tmp_path / "cg")}), tmp_path / "new")
     assert not (tmp_path / "new").exists() and not list(tmp_path.glob(".new-*"))
