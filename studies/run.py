@@ -41,7 +41,7 @@ from studies.runner import rounds
 from studies.runner.build import Builds
 from studies.runner.cluster import executor_for, sbatch_script, status_rows, submit
 from studies.runner.execute import PreflightError, ceiling, make_evaluator, preflight, rescore_one, run_one
-from studies.runner.imported import ImportRefused, imported_variants, parse_imports, write_run
+from studies.runner.imported import ImportRefused, imported_variants, parse_imports, prune, write_run
 from studies.runner.imported import load as load_outputs
 from studies.spec import Claim, ConfigError, Study, flatten, override, parse_set
 
@@ -371,6 +371,8 @@ def import_outputs(study: Study, runs: list, args, builds: Builds) -> None:
             state = write_run(study.name, name, outputs, spec, evaluator, spec.recipe_cls, args.out, flags)
             print(f"[{name}-s{outputs.seed}] {state}: {len(outputs.files)} outputs from {outputs.folder} "
                   f"({outputs.convention})")  # fmt: skip
+        for run_id in prune(args.out / study.name, name, [o.seed for o in seeds]):
+            print(f"[{run_id}] removed: its seed folder is no longer in the import")
 
 
 def main(argv=None) -> int:

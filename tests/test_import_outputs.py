@@ -255,3 +255,17 @@ def test_folder_scoring_without_a_study_matches_the_runs_values(study, tmp_path,
         shutil.copy(p, tmp_path / "few" / p.name)
     assert score.main(["--outputs", str(tmp_path / "few"), "--truth", str(data / "images" / "test")]) == 2
     assert "3 of 8 test item(s) have no output" in capsys.readouterr().err
+
+
+def test_a_reimport_with_fewer_seeds_removes_the_seeds_that_are_gone(study, tmp_path, capsys):
+    root, out, base = study
+    work = tmp_path / "runs"
+    shutil.copytree(out, work)
+    base = [*base[:4], str(work), "--no-progress"]
+    for s in range(2):
+        shutil.copytree(root / "data" / "images" / "test", tmp_path / "two" / f"s{s}")
+    assert _import(base, "--import-outputs", f"Mine={tmp_path / 'two'}") == 0
+    shutil.rmtree(tmp_path / "two" / "s1")
+    assert _import(base, "--import-outputs", f"Mine={tmp_path / 'two'}") == 0
+    assert "[Mine-s1] removed" in capsys.readouterr().out
+    assert not (work / STUDY / "Mine-s1").exists() and len(_final(work, "Mine", "ssim")) == 1

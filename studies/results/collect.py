@@ -23,8 +23,11 @@ from studies.spec import flatten, read_config
 
 
 def run_dirs(study_dir: Path) -> list[Path]:
-    return sorted(p for p in Path(study_dir).iterdir() if p.is_dir() and (p / "config.json").exists()) \
-        if Path(study_dir).is_dir() else []  # fmt: skip
+    """Run directories (with a config.json); a hidden one (`.name.importing`) is being written and left out."""
+    if not Path(study_dir).is_dir():
+        return []
+    return sorted(p for p in Path(study_dir).iterdir() if p.is_dir() and (p / "config.json").exists()
+                  and not p.name.startswith("."))  # fmt: skip
 
 
 def identify(run_dir: Path, status: dict) -> tuple[str, int]:

@@ -170,6 +170,20 @@ def write_run(study: str, name: str, outputs: SeedOutputs, spec, evaluator, reci
     return "replaced" if existed else "scored"
 
 
+def prune(study_dir: Path, name: str, seeds: list[int]) -> list[str]:
+    """Remove the run directories of imported variant `name` whose seed is no longer imported; their ids."""
+    gone = []
+    for p in sorted(Path(study_dir).glob("*/run.json")):
+        try:
+            st = json.loads(p.read_text())
+        except ValueError:
+            continue
+        if st.get("kind") == "imported" and st.get("variant") == name and int(st.get("seed", -1)) not in seeds:
+            shutil.rmtree(p.parent)
+            gone.append(p.parent.name)
+    return gone
+
+
 def imported_variants(study_dir: Path) -> list[str]:
     """Names of the imported variants of a study (run.json kind "imported"), in order of appearance."""
     names = []
