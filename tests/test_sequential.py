@@ -184,3 +184,23 @@ def test_dry_run_prints_the_looks_and_their_levels(capsys):
     out = capsys.readouterr().out
     assert "round 1 trains seeds 0, 1, 2 of 1x1, 16x16, 70x70, 286x286; then looks at 5, 8 seeds" in out
     assert f"{Q.nominal_levels([3, 5, 8], 8, 0.05 / 6)[2]:.3g} (8 seeds)" in out
+
+
+def test_the_next_round_adds_seeds_only_to_the_variants_of_undecided_pairs():
+    """A > B > C with B-C decided at 5 seeds: the next round trains A and B only; D > E stopped: none of its."""
+    study = dataclasses.replace(
+        _catalogue(), variants={v: {"model.d.n_layers": 1} for v in "ABCDE"},
+        claims=(Claim("A > B > C", "ssim"), Claim("D > E", "ssim")))  # fmt: skip
+    state = rounds.new_state(study, 8, [0, 1, 2])
+    state["looks"] = [_look(1, [("ssim", "A", "B", 5, 0.3, 0.1, -1, 1), ("ssim", "B", "C", 5, 1e-9, 0.1, 0.05, 0.2),
+                                ("ssim", "D", "E", 5, 0.5, 0.0, -1, 1)])]  # fmt: skip
+    assert rounds.needed(state, study) == ["A", "B", "D", "E"]
+    state["stopped"] = {"D > E (ssim)": "the item share alone is too large"}
+    assert rounds.needed(state, study) == ["A", "B"]
+
+
+def _catalogue():
+    from studies.catalogue.ablation_patchgan import STUDY
+
+    return dataclasses.replace(STUDY, profiles={k: dataclasses.replace(p, variants={}) for k, p in
+                                                STUDY.profiles.items()}, reference=(), reference_names={})  # fmt: skip

@@ -3,12 +3,12 @@ holds the design and its references).
 
 Round 1 trains the study's seeds (at least 3) for every variant a claim names; after each round the claims are
 looked at under the group-sequential design, and the next round (the fixed schedule S -> ceil(1.5 S)) adds seeds
-only to the variants of the claims still open. It stops when every claim is decided or stopped (its plan says more
-seeds up to the cap cannot decide it, or the test items limit it), at --max-seeds, or when the next round would pass
---budget (timed on this study's own rounds). The state (each look's pairs, the stops, the time spent) is
-runs/<study>/sequential.json, written atomically after each round: a killed run resumes at its last completed round,
-the half-trained runs of the next one from their checkpoints. The training itself is the runner's (local or
---executor jobs), handed in as a function, so this module knows nothing of the command line.
+only to the variants of the pairs still undecided in the open claims. It stops when every claim is decided or
+stopped (its plan says more seeds up to the cap cannot decide it, or the test items limit it), at --max-seeds, or
+when the next round would pass --budget (timed on this study's own rounds). The state (each look's pairs, the
+stops, the time spent) is runs/<study>/sequential.json, written atomically after each round: a killed run resumes
+at its last completed round, the half-trained runs of the next one from their checkpoints. The training itself is
+the runner's (local or --executor jobs), handed in as a function, so this module knows nothing of the command line.
 """
 
 from __future__ import annotations
@@ -100,6 +100,15 @@ def open_claims(state: dict, claims) -> list:
     return [c for c in claims if Q.claim_state(c, pairs)[0] == "undecided" and claim_key(c) not in state["stopped"]]
 
 
+def needed(state: dict, study) -> list[str]:
+    """The variants of the pairs still undecided in the open claims: the next round's seeds go there alone (a
+    claim "A > B > C" whose B-C pair is decided adds seeds to A and B only)."""
+    pairs = Q.decide(state["looks"], study.claims, state["max_seeds"], state["alpha"])
+    want = {v for c in open_claims(state, study.claims) for x, y in zip(c.variants, c.variants[1:])
+            if pairs[(c.metric, x, y)]["decided"] is None for v in (x, y)}  # fmt: skip
+    return [v for v in study.variants if v in want]
+
+
 def futile(row, max_seeds: int) -> str:
     """Why more seeds up to the cap cannot decide an undecided claim ('' when they might): its plan (stats.py) at
     the favourable end of its interval (seeds_low) needs more than the cap. No plan numbers (fewer than 2 seeds, a
@@ -145,7 +154,7 @@ def until_decided(
     if state["looks"]:
         last = state["looks"][-1]
         count = Q.next_seeds(max(last["seeds"].values()), max_seeds)
-        variants = [v for v in study.variants if v in {v for c in open_claims(state, study.claims) for v in c.variants}]
+        variants = needed(state, study)
         print(f"resuming the rounds after round {last['round']} ({len(state['looks'])} look(s) taken, "
               f"{duration(state['elapsed_s'])} spent)")  # fmt: skip
     else:
@@ -179,7 +188,7 @@ def until_decided(
         analysis = apply(state, study.claims, analysis, study_dir)  # claims.csv and looks.csv with this look
         print_round(state, study.claims, count)
         nxt = Q.next_seeds(count, max_seeds)
-        variants = [v for v in study.variants if v in {v for c in open_claims(state, study.claims) for v in c.variants}]
+        variants = needed(state, study)
         state["next_runs"] = len(variants) * (nxt - count)
         write_json_atomic(state, path)
         count = nxt
