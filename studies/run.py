@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from metrics import METRICS
+from metrics import higher_is_better
 from metrics import tables as T
 from models import RECIPES
 from models.checkpoint import CheckpointError
@@ -345,7 +345,7 @@ def with_imports(study: Study, args) -> Study:
     extra = []
     for text in args.claim:
         order, sep, metric = text.rpartition(" on ")
-        if not sep or " > " not in order or metric.strip() not in METRICS:
+        if not sep or " > " not in order or higher_is_better(metric.strip()) is None:
             raise ConfigError(f'--claim expects "A > B on METRIC" with a known metric, got {text!r}')
         extra.append(Claim(order.strip(), metric.strip(), "--claim"))
     imported = tuple(dict.fromkeys([*imported_variants(args.out / study.name), *names]))

@@ -152,6 +152,7 @@ def test_every_bad_folder_is_one_line_and_writes_nothing(study, tmp_path, capsys
     (["--import-outputs", "Mine=/no/such/dir"], "/no/such/dir: no such folder"),
     (["--import-outputs", "70x70=/tmp"], "'70x70' is a trained variant"),
     (["--claim", "Mine > 70x70"], '--claim expects "A > B on METRIC"'),
+    (["--claim", "1x1 > 70x70 on fcn_score"], '--claim expects "A > B on METRIC"'),  # a registry key, not a metric
     (["--claim", "Nobody > 70x70 on ssim"], "names unknown variant(s) ['Nobody']"),
 ])  # fmt: skip
 def test_bad_flags_are_one_line(study, capsys, extra, message):
