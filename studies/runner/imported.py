@@ -17,6 +17,7 @@ unreadable file. A re-import of the same files changes nothing; changed files re
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -137,7 +138,8 @@ def write_run(study: str, name: str, outputs: SeedOutputs, spec, evaluator, reci
     lossy = "allowed" if flags["allow_lossy"] else "refused"
     how = f"outputs imported ({outputs.convention}; resize {flags['resize'] or 'none'}; lossy {lossy})"
     RunLog(tmp).evaluation(t, values, evaluator.protocols)
-    T.write_json_atomic(to_config(override(spec, "train.seed", outputs.seed)), tmp / "config.json")
+    plain = dataclasses.replace(override(spec, "train.seed", outputs.seed), model=spec.recipe_cls.Config())
+    T.write_json_atomic(to_config(plain), tmp / "config.json")  # the data and protocol; no trained variant's model
     T.write_json_atomic(
         {
             "source": str(outputs.folder.resolve()),
