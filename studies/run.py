@@ -311,7 +311,8 @@ def study_ceiling(runs: list, builds: Builds) -> dict:
 
 def decide_in_rounds(study: Study, args, builds: Builds, executor, keep: bool) -> tuple[list, dict, dict]:
     """--until-decided (studies/runner/rounds.py): each round's runs selected as --seeds/--only would, checked by
-    the preflight, trained here or as jobs; the tables rebuilt after each. Returns (runs, statuses, ceiling)."""
+    the preflight, trained here or as jobs; the tables rebuilt after each. Returns (one run per claimed variant and
+    its status, for the table's notes; the ceiling)."""
     ceil: dict = {}
 
     def select(seeds, variants):
@@ -330,9 +331,12 @@ def decide_in_rounds(study: Study, args, builds: Builds, executor, keep: bool) -
         return write_tables(study, runs, args.out, ceil)[1]
 
     start = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else study.seeds
-    runs, statuses, _ = rounds.until_decided(study, args.out / study.name, start, args.max_seeds,
-                                             rounds.parse_budget(args.budget), select, train_round, tables)  # fmt: skip
-    return runs, statuses, ceil
+    rounds.until_decided(study, args.out / study.name, start, args.max_seeds, rounds.parse_budget(args.budget),
+                         select, train_round, tables)  # fmt: skip
+    found = run_statuses(args.out / study.name)  # every variant's runs, for the table's row notes
+    runs = select(rounds.start_seeds(start)[:1], [v for v in study.variants if any(v in c.variants for c in
+                                                                                   study.claims)])  # fmt: skip
+    return runs, {r[0]: found[r[0]] for r in runs if r[0] in found}, ceil
 
 
 def with_imports(study: Study, args) -> Study:
