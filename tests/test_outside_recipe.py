@@ -104,8 +104,22 @@ def test_studies_check_passes_an_outside_recipe_and_fails_a_broken_one(package, 
             def translate(self, batch, t):
                 return {k: v * 3 for k, v in super().translate(batch, t).items()}
     '''))  # fmt: skip
-    assert check.main(["myganpkg.bad:Wild"]) == 1
-    out = capsys.readouterr().out
-    assert "FAIL  evaluation: translate() outputs ['fake_b'] must lie in [-1, 1]" in out
+    with pytest.raises(check.ContractFailure, match=r"translate\(\) outputs \['fake_b'\] must lie in \[-1, 1\]"):
+        check.evaluation("myganpkg.bad:Wild")  # (the CLI prints it as "FAIL  evaluation: ...")
     assert check.main(["myganpkg.recipe:NotARecipe"]) == 2
     assert "does not meet the recipe contract: it lacks class attribute views" in capsys.readouterr().err
+
+
+def test_studies_check_prints_each_failure_in_the_recipes_terms(monkeypatch, capsys):
+    def fails(name):
+        raise check.ContractFailure("translate() outputs ['fake_b'] must lie in [-1, 1] and carry no gradient")
+
+    def crashes(name):
+        raise RuntimeError("shape mismatch")
+
+    monkeypatch.setattr(check, "CHECKS", {"evaluation": fails, "one training step": crashes, "declarations": len})
+    assert check.main(["pix2pix"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  evaluation: translate() outputs ['fake_b'] must lie in [-1, 1]" in out
+    assert "FAIL  one training step: RuntimeError: shape mismatch (at " in out and "PASS  declarations" in out
+    assert "1 of 3 checks pass" in out
