@@ -84,7 +84,8 @@ def test_holm_within_the_design_and_final_decisions():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("setting,sims", [(SEED_DOMINATED, 500), (ITEM_DOMINATED, 250)], ids=lambda s: str(s)[:14])
+@pytest.mark.parametrize("setting,sims", [(SEED_DOMINATED, 500), (ITEM_DOMINATED, 250)],
+                         ids=["seed-dominated", "item-dominated"])  # fmt: skip
 def test_false_verdicts_stay_at_five_percent_over_five_looks(monkeypatch, setting, sims):
     """No difference, looks at 3, 5, 8, 12 and 18 seeds, without the futility stops (which can only lower it):
     the claim gets a verdict (either way) in at most 6% of the simulated studies."""
