@@ -92,7 +92,7 @@ def _cyclegan_folder(root, grayscale_b=False):
             (root / f"{split}{d}").mkdir(parents=True, exist_ok=True)
             for i in range(n):
                 rgb = np.random.default_rng(i).integers(0, 256, (32, 32, 3), dtype=np.uint8)
-                Image.fromarray(rgb).save(root / f"{split}{d}" / f"{i}.png")
+                Image.fromarray(rgb).save(root / f"{split}{d}" / f"{d.lower()}{i}.png")  # A, B stems differ: unpaired
     return root
 
 
@@ -104,9 +104,9 @@ def test_cyclegan_folder_bad_inputs_stop_before_training(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "compare each output with its own target" in err and "has no pairs" in err and "swd" in err
     assert runner.main([*args, "--set", "metrics=('swd', 'hist_intersection')"]) == 0  # unpaired metrics work
-    Image.fromarray(np.zeros((32, 32), np.uint8)).save(root / "trainB" / "2.png")
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(root / "trainB" / "b2.png")
     assert runner.main([*args, "--set", "metrics=('swd',)", "--restart"]) == 2
-    assert "2.png: 1 channel(s)" in capsys.readouterr().err
+    assert "b2.png: 1 channel(s)" in capsys.readouterr().err
     for p in (root / "trainB").iterdir():
         p.unlink()
     assert runner.main([*args, "--set", "metrics=('swd',)"]) == 2

@@ -40,7 +40,7 @@ from functools import reduce
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
+from scipy import optimize, special
 from scipy import stats as sps
 
 from metrics import higher_is_better
@@ -76,7 +76,9 @@ def shares(values: np.ndarray, boot: np.ndarray | None) -> tuple[float, float]:
 
 
 def _q(alpha: float, df: float) -> np.float64:
-    return np.float64(sps.t.isf(alpha / 2, df)) if df >= 1 else np.float64(np.inf)
+    """t(df) quantile at 1 - alpha / 2: -stdtrit(df, alpha / 2), the same value as scipy.stats.t.isf (tail-exact) at
+    1/60 of its cost (p_value's root search calls it ~60 times per comparison)."""
+    return np.float64(-special.stdtrit(df, alpha / 2)) if df >= 1 else np.float64(np.inf)
 
 
 def half_width(seed: float, item: float, s: int, n: int, alpha: float = ALPHA) -> float:
