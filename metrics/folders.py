@@ -35,6 +35,11 @@ class OutputsRefused(ValueError):
     """Files that cannot be scored as given: the message names the file or folder and what to do."""
 
 
+def item_id(stem: str) -> str:
+    """The item id a stem names: digits to 6 places (`123` -> `000123`, as exports name items), else the stem."""
+    return f"{int(stem):06d}" if stem.isdigit() else stem
+
+
 def image_folder(folder: Path) -> Path:
     """The folder the images are in: SPADE's synthesized_image/, a results page's images/, or the folder."""
     for sub in ("synthesized_image", "images"):
@@ -60,7 +65,7 @@ def match(folder: Path, ids: dict[str, int]) -> tuple[str, dict[int, Path]]:
             m = re.fullmatch(pattern, f.stem)
             if m:
                 key = m["id"]
-                found.setdefault(f"{int(key):06d}" if key.isdigit() else key, []).append(f)
+                found.setdefault(item_id(key), []).append(f)
         hits = sum(k in ids for k in found)
         if best is None or hits > best[0]:
             best = (hits, name, found, siblings)

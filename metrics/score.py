@@ -27,7 +27,7 @@ from scipy import stats as sps
 
 from metrics import METRICS, EvalContext, MetricUnavailable
 from metrics.fcn_score import build_segmenter, scores_from_counts
-from metrics.folders import OutputsRefused, images, match, read_image
+from metrics.folders import OutputsRefused, images, item_id, match, read_image
 from metrics.tables import write_csv_atomic
 
 DEFAULT = ("ssim", "ms_ssim", "l1", "psnr", "hist_intersection", "swd", "fcn_score")
@@ -40,7 +40,7 @@ def truth_ids(folder: Path) -> dict[str, int]:
         raise OutputsRefused(f"{folder}: no truth images here (--truth DIR: one image per test item)")
     ids = {}
     for i, p in enumerate(files):
-        key = f"{int(p.stem):06d}" if p.stem.isdigit() else p.stem
+        key = item_id(p.stem)
         if key in ids:
             raise OutputsRefused(f"{p}: a second truth file for item {key}; keep one file per item")
         ids[key] = i
@@ -97,8 +97,7 @@ def score(args) -> tuple[pd.DataFrame, pd.DataFrame]:
     ids = truth_ids(truth_dir)
     with Image.open(images(truth_dir)[0]) as im:  # every truth must have the first one's size and channels
         size, channels = im.size[0], 1 if im.mode == "L" else 3
-    truths = {i: read_image(p, size, channels, None, args.allow_lossy) for p, i in
-              ((p, ids[f"{int(p.stem):06d}" if p.stem.isdigit() else p.stem]) for p in images(truth_dir))}  # fmt: skip
+    truths = {i: read_image(p, size, channels, None, args.allow_lossy) for i, p in enumerate(images(truth_dir))}
     convention, files = match(out_dir, ids)
     outputs = {i: read_image(p, size, channels, args.resize, args.allow_lossy) for i, p in files.items()}
     labels = read_labels(Path(args.labels), ids, size) if args.labels else None

@@ -12,7 +12,6 @@ and one line naming the fault, before anything is trained or written.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 import importlib.util
 import json
@@ -23,7 +22,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from metrics import higher_is_better
 from metrics import tables as T
 from models import RECIPES
 from models.checkpoint import CheckpointError
@@ -40,10 +38,9 @@ from studies.results.collect import statuses as run_statuses
 from studies.runner import rounds
 from studies.runner.build import Builds
 from studies.runner.cluster import executor_for, sbatch_script, status_rows, submit
-from studies.runner.execute import PreflightError, ceiling, make_evaluator, preflight, rescore_one, run_one
-from studies.runner.imported import ImportRefused, imported_variants, parse_imports, prune, write_run
-from studies.runner.imported import load as load_outputs
-from studies.spec import Claim, ConfigError, Study, flatten, override, parse_set
+from studies.runner.execute import PreflightError, ceiling, preflight, rescore_one, run_one
+from studies.runner.imported import ImportRefused, import_outputs, with_imports
+from studies.spec import ConfigError, Study, flatten, override, parse_set
 
 CATALOGUE = Path(__file__).parent / "catalogue"
 
@@ -339,46 +336,6 @@ def decide_in_rounds(study: Study, args, builds: Builds, executor, keep: bool) -
     return runs, {r[0]: found[r[0]] for r in runs if r[0] in found}, ceil
 
 
-def with_imports(study: Study, args) -> Study:
-    """The study with its imported variants (found in its directory, and those of --import-outputs) and the claims
-    of --claim; ConfigError on a claim naming an unknown variant or metric."""
-    names = [n for n, _ in parse_imports(args.import_outputs)]
-    clash = [n for n in names if n in study.variants]
-    if clash:
-        raise ConfigError(f"--import-outputs: {clash[0]!r} is a trained variant of {study.name}; pick another name")
-    extra = []
-    for text in args.claim:
-        order, sep, metric = text.rpartition(" on ")
-        if not sep or " > " not in order or higher_is_better(metric.strip()) is None:
-            raise ConfigError(f'--claim expects "A > B on METRIC" with a known metric, got {text!r}')
-        extra.append(Claim(order.strip(), metric.strip(), "--claim"))
-    imported = tuple(dict.fromkeys([*imported_variants(args.out / study.name), *names]))
-    try:
-        return dataclasses.replace(study, imported=imported, claims=(*study.claims, *extra))
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
-
-
-def import_outputs(study: Study, runs: list, args, builds: Builds) -> None:
-    """--import-outputs: every folder checked and decoded first (ImportRefused: nothing written), then each seed
-    scored under the study's protocol and written as a run directory (studies/runner/imported.py)."""
-    spec = runs[0][3]
-    _, test_set = builds.datasets(spec)
-    channels = int(test_set[0]["b"].shape[0])
-    flags = {"resize": args.resize, "allow_lossy": args.allow_lossy}
-    loaded = [(name, load_outputs(root, test_set, study.name, spec.data.name, channels, args.resize, args.allow_lossy))
-              for name, root in parse_imports(args.import_outputs)]  # fmt: skip
-    evaluator = make_evaluator(spec, test_set, builds, resolve_device(spec.train.device))
-    for name, seeds in loaded:
-        for outputs in seeds:
-            evaluator.seed = outputs.seed
-            state = write_run(study.name, name, outputs, spec, evaluator, spec.recipe_cls, args.out, flags)
-            print(f"[{name}-s{outputs.seed}] {state}: {len(outputs.files)} outputs from {outputs.folder} "
-                  f"({outputs.convention})")  # fmt: skip
-        for run_id in prune(args.out / study.name, name, [o.seed for o in seeds]):
-            print(f"[{run_id}] removed: its seed folder is no longer in the import")
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -389,7 +346,7 @@ def main(argv=None) -> int:
             return 0
         for module in args.recipe_module:
             print(f"[recipes] {', '.join(register_module(RECIPES, module))} registered from {module}")
-        study = with_imports(load_study(args.study), args)
+        study = with_imports(load_study(args.study), args.out, args.import_outputs, args.claim)
         runs = select_runs(study, args)
         if args.export_data:
             manifest = export_data(study.name, args.profile, runs[0][3], args.export_data)
@@ -399,7 +356,7 @@ def main(argv=None) -> int:
             return 0
         if args.import_outputs:
             builds = Builds(args.out / ".cache", resolve_device(runs[0][3].train.device))
-            import_outputs(study, runs, args, builds)
+            import_outputs(study, runs[0][3], args.out, builds, args.import_outputs, args.resize, args.allow_lossy)
             results, analysis = write_tables(study, runs, args.out, study_ceiling(runs, builds))
             found = run_statuses(args.out / study.name)
             print_table(study, runs, results, {r[0]: found[r[0]] for r in runs if r[0] in found}, args.profile,
@@ -413,8 +370,7 @@ def main(argv=None) -> int:
             if clash:
                 raise ConfigError(f"--until-decided chooses each round's runs and resumes at its last round: it "
                                   f"cannot be combined with {', '.join(clash)}")  # fmt: skip
-            if not study.claims:
-                raise ConfigError(f"study {study.name} has no claims: --until-decided runs until they are decided")
+            rounds.require_claims(study)
             rounds.parse_budget(args.budget)
             if args.dry_run:
                 print(rounds.describe(study, tuple(int(s) for s in args.seeds.split(",")) if args.seeds

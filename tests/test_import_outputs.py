@@ -27,6 +27,13 @@ def study(tmp_path_factory):
     return root, out, base
 
 
+def _copy(out, tmp_path, base):
+    """A copy of the study's runs to import into, and the arguments that point at it."""
+    work = tmp_path / "runs"
+    shutil.copytree(out, work)
+    return work, [*base[:4], str(work), "--no-progress"]
+
+
 def _import(base, *extra):
     return runner.main([*base, *extra])
 
@@ -39,9 +46,7 @@ def _final(out, variant, metric):
 
 def test_exported_truths_score_the_ceiling_and_ssim_one(study, tmp_path, capsys, monkeypatch):
     root, out, base = study
-    work = tmp_path / "runs"
-    shutil.copytree(out, work)
-    base = [*base[:4], str(work), "--no-progress"]
+    work, base = _copy(out, tmp_path, base)
     assert _import(base, "--import-outputs", f"Truth={root / 'data' / 'images' / 'test'}") == 0
     printed = capsys.readouterr().out
     assert "[Truth-s0] scored: 8 outputs" in printed and "(item id)" in printed
@@ -72,15 +77,14 @@ def test_exported_truths_score_the_ceiling_and_ssim_one(study, tmp_path, capsys,
 
 def test_a_blurred_copy_is_worse_and_the_paired_comparison_says_so(study, tmp_path, capsys):
     root, out, base = study
-    work, truth = tmp_path / "runs", root / "data" / "images" / "test"
-    shutil.copytree(out, work)
+    work, base = _copy(out, tmp_path, base)
+    truth = root / "data" / "images" / "test"
     for name, blur in (("truth", 0), ("blur", 2)):
         for s in range(3):  # three "seeds" of the same outputs: the item share alone limits the comparison
             d = tmp_path / name / f"s{s}"
             d.mkdir(parents=True)
             for p in truth.iterdir():
                 Image.open(p).filter(ImageFilter.GaussianBlur(blur)).save(d / p.name) if blur else shutil.copy(p, d)
-    base = [*base[:4], str(work), "--no-progress"]
     assert _import(base, "--import-outputs", f"Truth={tmp_path / 'truth'}", "--import-outputs",
                    f"Blur={tmp_path / 'blur'}", "--claim", "Truth > Blur on ssim") == 0  # fmt: skip
     printed = capsys.readouterr().out
@@ -92,9 +96,7 @@ def test_a_blurred_copy_is_worse_and_the_paired_comparison_says_so(study, tmp_pa
 
 def test_a_trained_runs_saved_outputs_reproduce_its_per_item_values(study, tmp_path):
     root, out, base = study
-    work = tmp_path / "runs"
-    shutil.copytree(out, work)
-    base = [*base[:4], str(work), "--no-progress"]
+    work, base = _copy(out, tmp_path, base)
     assert _import(base, "--import-outputs", f"Again={work / STUDY / '70x70-s0' / 'samples' / 'test'}") == 0
     mine = pd.read_csv(work / STUDY / "70x70-s0" / "per_item.csv")
     again = pd.read_csv(work / STUDY / "Again-s0" / "per_item.csv")
@@ -163,9 +165,7 @@ def test_bad_flags_are_one_line(study, capsys, extra, message):
 
 def test_resize_and_lossy_are_opt_in_and_recorded(study, tmp_path, capsys):
     root, out, base = study
-    work = tmp_path / "runs"
-    shutil.copytree(out, work)
-    base = [*base[:4], str(work), "--no-progress"]
+    work, base = _copy(out, tmp_path, base)
     d = _truths(root, tmp_path)
     Image.open(d / "000020.png").resize((64, 64)).save(d / "000020.png")
     Image.open(d / "000021.png").save(d / "000021.jpg")
@@ -177,9 +177,7 @@ def test_resize_and_lossy_are_opt_in_and_recorded(study, tmp_path, capsys):
 
 def test_reimport_is_idempotent_and_a_changed_folder_replaces_its_rows(study, tmp_path, capsys):
     root, out, base = study
-    work = tmp_path / "runs"
-    shutil.copytree(out, work)
-    base = [*base[:4], str(work), "--no-progress"]
+    work, base = _copy(out, tmp_path, base)
     d = _truths(root, tmp_path)
     assert _import(base, "--import-outputs", f"Mine={d}") == 0
     first = (work / STUDY / "results.csv").read_bytes()
@@ -204,8 +202,7 @@ def test_reimport_is_idempotent_and_a_changed_folder_replaces_its_rows(study, tm
 ])  # fmt: skip
 def test_the_reference_repositories_output_names_are_understood(study, tmp_path, capsys, layout, convention):
     root, out, base = study
-    work = tmp_path / "runs"
-    shutil.copytree(out, work)
+    work, base = _copy(out, tmp_path, base)
     d = tmp_path / "results"
     for sub in ("images", "synthesized_image"):
         (d / sub).mkdir(parents=True)
@@ -214,7 +211,7 @@ def test_the_reference_repositories_output_names_are_understood(study, tmp_path,
     for sub in ("images", "synthesized_image"):
         if not any((d / sub).iterdir()):
             (d / sub).rmdir()
-    assert _import([*base[:4], str(work), "--no-progress"], "--import-outputs", f"Theirs={d}") == 0
+    assert _import(base, "--import-outputs", f"Theirs={d}") == 0
     assert f"({convention})" in capsys.readouterr().out
     assert _final(work, "Theirs", "ssim") == pytest.approx([1.0])
 
@@ -260,9 +257,7 @@ def test_folder_scoring_without_a_study_matches_the_runs_values(study, tmp_path,
 
 def test_a_reimport_with_fewer_seeds_removes_the_seeds_that_are_gone(study, tmp_path, capsys):
     root, out, base = study
-    work = tmp_path / "runs"
-    shutil.copytree(out, work)
-    base = [*base[:4], str(work), "--no-progress"]
+    work, base = _copy(out, tmp_path, base)
     for s in range(2):
         shutil.copytree(root / "data" / "images" / "test", tmp_path / "two" / f"s{s}")
     assert _import(base, "--import-outputs", f"Mine={tmp_path / 'two'}") == 0

@@ -27,11 +27,14 @@ from pathlib import Path
 
 import torch
 
+from metrics import higher_is_better
 from metrics import tables as T
 from metrics.folders import OutputsRefused, match, read_image
 from models.contract import Progress
 from models.runlog import RunLog
-from studies.spec import override, to_config
+from models.train import resolve_device
+from studies.runner.execute import make_evaluator
+from studies.spec import Claim, ConfigError, override, to_config
 
 ImportRefused = OutputsRefused  # an import that cannot be scored as given (metrics/folders.py)
 
@@ -197,3 +200,42 @@ def imported_variants(study_dir: Path) -> list[str]:
         if st.get("kind") == "imported" and st.get("variant") not in names:
             names.append(st["variant"])
     return names
+
+
+def with_imports(study, out: Path, imports: list[str], claims: list[str]):
+    """The study with its imported variants (found in its directory, and those of --import-outputs) and the claims
+    of --claim; ConfigError on a claim naming an unknown variant or metric."""
+    names = [n for n, _ in parse_imports(imports)]
+    clash = [n for n in names if n in study.variants]
+    if clash:
+        raise ConfigError(f"--import-outputs: {clash[0]!r} is a trained variant of {study.name}; pick another name")
+    extra = []
+    for text in claims:
+        order, sep, metric = text.rpartition(" on ")
+        if not sep or " > " not in order or higher_is_better(metric.strip()) is None:
+            raise ConfigError(f'--claim expects "A > B on METRIC" with a known metric, got {text!r}')
+        extra.append(Claim(order.strip(), metric.strip(), "--claim"))
+    imported = tuple(dict.fromkeys([*imported_variants(out / study.name), *names]))
+    try:
+        return dataclasses.replace(study, imported=imported, claims=(*study.claims, *extra))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+
+
+def import_outputs(study, spec, out: Path, builds, imports: list[str], resize: str | None, allow_lossy: bool) -> None:
+    """--import-outputs: every folder checked and decoded first (ImportRefused: nothing written), then each seed
+    scored under the study's protocol (`spec`: its data and evaluation) and written as a run directory."""
+    _, test_set = builds.datasets(spec)
+    channels = int(test_set[0]["b"].shape[0])
+    flags = {"resize": resize, "allow_lossy": allow_lossy}
+    loaded = [(name, load(root, test_set, study.name, spec.data.name, channels, resize, allow_lossy))
+              for name, root in parse_imports(imports)]  # fmt: skip
+    evaluator = make_evaluator(spec, test_set, builds, resolve_device(spec.train.device))
+    for name, seeds in loaded:
+        for outputs in seeds:
+            evaluator.seed = outputs.seed
+            state = write_run(study.name, name, outputs, spec, evaluator, spec.recipe_cls, out, flags)
+            print(f"[{name}-s{outputs.seed}] {state}: {len(outputs.files)} outputs from {outputs.folder} "
+                  f"({outputs.convention})")  # fmt: skip
+        for run_id in prune(out / study.name, name, [o.seed for o in seeds]):
+            print(f"[{run_id}] removed: its seed folder is no longer in the import")

@@ -136,8 +136,7 @@ def until_decided(
 ) -> tuple[list, dict, dict]:
     """The rounds; returns (runs of the last round, statuses of every run trained here, the last analysis).
     `select(seeds, variants)` the runs, `train(runs)` their statuses, `tables(runs)` the analysis written."""
-    if not study.claims:
-        raise ConfigError(f"study {study.name} has no claims: --until-decided runs until its claims are decided")
+    require_claims(study)
     path = study_dir / STATE
     state = load_state(study_dir)
     if state is not None:
@@ -204,10 +203,14 @@ def apply(state: dict, claims, analysis: dict, study_dir: Path) -> dict:
     return analysis | {"claims": claims_table, "looks": looks, "sequential": state}
 
 
-def describe(study, start: tuple[int, ...], max_seeds: int | None) -> str:
-    """The plan of the rounds, for --dry-run: the looks' seed counts and the p each pair must reach at each."""
+def require_claims(study) -> None:
     if not study.claims:
         raise ConfigError(f"study {study.name} has no claims: --until-decided runs until its claims are decided")
+
+
+def describe(study, start: tuple[int, ...], max_seeds: int | None) -> str:
+    """The plan of the rounds, for --dry-run: the looks' seed counts and the p each pair must reach at each."""
+    require_claims(study)
     first, max_seeds = start_seeds(start), max_seeds or MAX_SEEDS
     counts = [len(first)]
     while counts[-1] < max_seeds:
