@@ -9,7 +9,8 @@ A metric may declare a ceiling: the same metric on the real data (fcn_score of t
 
 from __future__ import annotations
 
-from metrics import fcn_score, fid, histogram, pixel, ssim, surfaces, swd
+from metrics import fcn_score, features, fid, histogram, perceptual, pixel, ssim, surfaces, swd
+from metrics import weights as W
 from metrics.protocol import EvalContext, MeanOf, MetricSpec, MetricUnavailable
 
 
@@ -25,6 +26,36 @@ def _label(ctx: EvalContext) -> fcn_score.FCNScore:
     return fcn_score.FCNScore(fcn_score.NearestColour(ctx.palette), ctx.n_classes, prefix="label")
 
 
+def _lpips(backbone: str):
+    def make(ctx: EvalContext):
+        return perceptual.lpips(backbone, *W.given(ctx, perceptual.LPIPS_NETS[backbone], f"lpips_{backbone}"))
+
+    return make
+
+
+def _dists(ctx: EvalContext):
+    return perceptual.dists(*W.given(ctx, "vgg16", "dists"))
+
+
+def _dinov2(ctx: EvalContext):
+    name = W.one_of(ctx, tuple(W.DINOV2_ARCH), "dinov2")
+    net, sha = W.given(ctx, name, "dinov2")
+    return features.FeatureDistances(features.DINOv2Features(net), "dinov2", {name: sha})
+
+
+def _fid(ctx: EvalContext):
+    net, sha = W.given(ctx, "inception", "fid")
+    acc = fid.InceptionDistances(net)
+    acc.weights = {"inception": sha}
+    return acc
+
+
+def _prdc_inception(ctx: EvalContext):
+    net, sha = W.given(ctx, "inception", "prdc_inception")
+    return features.FeatureDistances(features.InceptionFeatures(net), "inception", {"inception": sha}, ("prdc",))
+
+
+PRDC_KEYS = ("precision", "recall", "density", "coverage")
 SWD_KEYS = {f"swd_{r}": False for r in (512, 256, 128, 64, 32, 16)} | {"swd_avg": False}
 
 METRICS: dict[str, MetricSpec] = {
@@ -59,10 +90,37 @@ METRICS: dict[str, MetricSpec] = {
                               {"label_pixel_acc": True, "label_class_acc": True, "label_class_iou": True},
                               "label-v1: photo -> labels, each pixel the nearest class colour, one confusion matrix, "
                               "1e-12 means (CycleGAN Table 3)", ceiling={"fake_a": "a"}, paired=True),
-    "fid": MetricSpec(lambda ctx: fid.InceptionDistances(fid.load_inception(ctx.inception_weights)),
+    "fid": MetricSpec(_fid,
                       ("fake_b", "b"), {"fid": False, "kid": False},
                       "fid-v1: torch-fidelity Inception-v3 from a local file, 299px bilinear, KID subsets",
-                      real="b"),
+                      real="b", weights=("inception",)),
+    "lpips_alex": MetricSpec(_lpips("alex"), ("fake_b", "b"), {"lpips_alex": False},
+                             "lpips_alex-v1: LPIPS v0.1 (torchmetrics), AlexNet from a local torchvision file, "
+                             "[-1,1] inputs, no resize, per image then averaged", paired=True, weights=("alexnet",)),
+    "lpips_vgg": MetricSpec(_lpips("vgg"), ("fake_b", "b"), {"lpips_vgg": False},
+                            "lpips_vgg-v1: LPIPS v0.1 (torchmetrics), VGG16 from a local torchvision file, "
+                            "[-1,1] inputs, no resize, per image then averaged", paired=True, weights=("vgg16",)),
+    "lpips_squeeze": MetricSpec(_lpips("squeeze"), ("fake_b", "b"), {"lpips_squeeze": False},
+                                "lpips_squeeze-v1: LPIPS v0.1 (torchmetrics), SqueezeNet 1.1 from a local "
+                                "torchvision file, [-1,1] inputs, no resize, per image then averaged", paired=True,
+                                weights=("squeezenet",)),
+    "dists": MetricSpec(_dists, ("fake_b", "b"), {"dists": False},
+                        "dists-v1: DISTS (torchmetrics), VGG16 from a local torchvision file, [0,1] inputs, no "
+                        "resize, per image then averaged", paired=True, weights=("vgg16",)),
+    "dinov2": MetricSpec(_dinov2, ("fake_b", "b"),
+                         {"fd_dinov2": False, "kd_dinov2": False, "kd_dinov2_se": None,
+                          **{f"{k}_dinov2": True for k in PRDC_KEYS}, "n_dinov2": None, "dim_dinov2": None},
+                         "dinov2-v1: DINOv2 ViT-*/14 class token from a local file (timm network), dgm-eval "
+                         "transform (uint8, PIL bicubic 224, ImageNet norm); FD float64; KD unbiased cubic-kernel "
+                         "MMD^2 on all images + U-statistic SE; PRDC k=5",
+                         table=("fd_dinov2", "kd_dinov2", *(f"{k}_dinov2" for k in PRDC_KEYS)), real="b",
+                         caveat=features.rank_caveat("dinov2"), weights=tuple(W.DINOV2_ARCH)),
+    "prdc_inception": MetricSpec(_prdc_inception, ("fake_b", "b"),
+                                 {**{f"{k}_inception": True for k in PRDC_KEYS}, "n_inception": None,
+                                  "dim_inception": None},
+                                 "prdc_inception-v1: PRDC k=5 on torch-fidelity Inception-v3 2048-d pool features "
+                                 "from a local file (uint8 in, 299px bilinear inside)",
+                                 table=tuple(f"{k}_inception" for k in PRDC_KEYS), real="b", weights=("inception",)),
     "surface_fit": MetricSpec(lambda ctx: surfaces.SurfaceFit(), ("fake_b", "alpha"),
                               {"alpha_residual": False, "alpha_coverage": True, "converged": True},
                               "surface_fit-v1: least-squares alpha in [0.5,16] step 0.05, RMS residual, coverage "
@@ -73,8 +131,8 @@ METRICS: dict[str, MetricSpec] = {
 
 HUMAN_KEYS = {"human_mos": True, "human_fooled_rate": True}
 TRAINING_KEYS = {f"{g}_grad_{k}": False for g in ("g", "d") for k in ("spikes", "logstd")}  # models/runlog.py stability
-HIGHER_IS_BETTER: dict[str, bool] = {k: v for s in METRICS.values() for k, v in s.outputs.items()} | HUMAN_KEYS | \
-    TRAINING_KEYS  # fmt: skip
+HIGHER_IS_BETTER: dict[str, bool | None] = {k: v for s in METRICS.values() for k, v in s.outputs.items()} | \
+    HUMAN_KEYS | TRAINING_KEYS  # fmt: skip
 
 
 def higher_is_better(key: str) -> bool | None:

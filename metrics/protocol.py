@@ -29,6 +29,10 @@ class MetricUnavailable(RuntimeError):
     """A metric cannot run here (e.g. FID without a local Inception weights file); callers skip it."""
 
 
+class WeightsNotGiven(MetricUnavailable):
+    """A metric needs a pretrained net whose local file was not given (`--weights NAME=PATH`)."""
+
+
 def check_images(x: Tensor, name: str = "images", *, data_range: float = 2.0) -> Tensor:
     """Validate a float (N, C, H, W) batch in [-1, 1] (data_range 2) or [0, 1] (data_range 1); returns x.
 
@@ -108,6 +112,7 @@ class EvalContext:
     segmenter: Callable[[], torch.nn.Module] | None = None  # lazy: trained/loaded only when asked for
     palette: Any = None  # RGB uint8 (C, 3) class colours of the data (label_score)
     inception_weights: Path | None = None
+    weights: dict[str, str] = field(default_factory=dict)  # --weights NAME=PATH (metrics/weights.py NETS)
 
 
 @dataclass(frozen=True)
@@ -116,12 +121,14 @@ class MetricSpec:
 
     make: Callable[[EvalContext], Any]  # -> accumulator with reset/update/compute/merge
     inputs: tuple[str, ...]  # keys of eval batch | translate outputs that update() takes, e.g. ("fake_b", "b")
-    outputs: dict[str, bool]  # metric key -> higher_is_better
+    outputs: dict[str, bool | None]  # metric key -> higher_is_better (None: a diagnostic, never compared)
     protocol: str  # versioned description; goes into runs.csv and the dashboard
     ceiling: dict[str, str] = field(default_factory=dict)  # output key -> batch key for the real-data row
     table: tuple[str, ...] | None = None  # the outputs the printed table shows (None: all)
     real: str | None = None  # input key of the real side whose statistics may be cached (real_state)
     paired: bool = False  # compares each output with its own target: needs paired eval data
+    caveat: Callable[[dict[str, float]], str | None] | None = None  # a line for the report, from a run's values
+    weights: tuple[str, ...] = ()  # pretrained nets (metrics/weights.py) of which it needs one file
 
     @property
     def version(self) -> str:

@@ -401,6 +401,7 @@ def train(recipe, cfg: TrainConfig, data: Dataset, run_dir: Path, *, evaluator=N
     return {"device": str(eng.device), "amp": eng.amp, "channels_last": eng.channels_last, "train_seconds": wall,
             "train_images_per_s": trained / wall if trained else float("nan"), "metrics": values, **params,
             "steps": t.step, "images": t.images, "protocols": evaluator.protocols if evaluator else {},
+            "weights_sha256": evaluator.weights_sha256 if evaluator else {},
             **(describe(t) if describe else {})}  # fmt: skip
 
 

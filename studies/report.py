@@ -104,6 +104,20 @@ def format_table(results: pd.DataFrame, metrics: list[str], variants: list[str],
     return "\n\n".join(out)
 
 
+def caveats(test: pd.DataFrame, metrics: set[str]) -> list[str]:
+    """The registry's caveats (e.g. FD on fewer images than feature dimensions) for the runs' values, once each."""
+    lines = []
+    for name in sorted(metrics):
+        spec = METRICS.get(name)
+        if spec is None or spec.caveat is None:
+            continue
+        for _, run in test.groupby("run_id"):
+            line = spec.caveat(run.sort_values("step").groupby("metric").value.last().to_dict())
+            if line and line not in lines:
+                lines.append(line)
+    return lines
+
+
 def print_verdicts(analysis: dict, full: bool) -> None:
     claims, design = analysis["claims"], analysis.get("sequential")
     if len(claims):
@@ -150,6 +164,8 @@ def print_table(study: Study, runs: list, results: pd.DataFrame, statuses: dict,
                          {R.CEILING: ceil} if ceil else {}, notes, intervals))  # fmt: skip
     print("[low, high] = 95% interval over seeds and test items, crossed (studies/results/stats.py)" + (
         "; with one seed it covers the test items only, and nothing is tested" if seeds == 1 else ""))  # fmt: skip
+    for line in caveats(results[results.split == "test"], {m for *_, spec in runs for m in spec.metrics}):
+        print(f"! {line}")
     if len(ref):
         sources = "; ".join(dict.fromkeys(ref.source))
         print(f"(x.xx) = published value ({sources}): another dataset and model, for orientation only.")

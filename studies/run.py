@@ -12,6 +12,8 @@ and one line naming the fault, before anything is trained or written.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import difflib
 import importlib
 import importlib.util
 import json
@@ -22,7 +24,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from metrics import METRICS, MetricUnavailable
 from metrics import tables as T
+from metrics.weights import DINOV2_ARCH, NETS, WeightsError
+from metrics.weights import load as load_weights
 from models import RECIPES
 from models.checkpoint import CheckpointError
 from models.distributed import finish, init_from_env
@@ -114,10 +119,10 @@ def write_stats(study: Study, results: pd.DataFrame, out: Path) -> dict:
 def rescore(study: Study, runs: list, out: Path, builds: Builds) -> dict:
     """Statuses after rescoring every finished run; a run that cannot be rescored keeps its old values."""
     statuses = {}
-    for run_id, *_ in runs:
+    for run_id, *_, spec in runs:
         path = out / study.name / run_id / "run.json"
         try:
-            statuses[run_id] = rescore_one(study.name, run_id, out, builds)
+            statuses[run_id] = rescore_one(study.name, run_id, out, builds, spec)
         except (CheckpointError, DatasetError, ValueError) as e:
             print(f"[{run_id}] not rescored: {e}")
         if statuses.get(run_id) is None:
@@ -203,34 +208,58 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--list", action="store_true", help="list studies and profiles")
     p.add_argument("--inception-weights", help="local Inception-v3 weights for FID/KID (never downloaded)")
     p.add_argument("--weights", action="append", default=[], metavar="NAME=PATH",
-                   help="a local weight file, never downloaded: vgg19=PATH (the perceptual loss of pix2pixHD and "
-                   "SPADE; torchvision's vgg19-*.pth), inception=PATH (FID/KID); repeatable")  # fmt: skip
+                   help="a local pretrained-net file, never downloaded (repeatable); NAME is one of: "
+                   + "; ".join(f"{n.name} ({n.files}: {n.used_by})" for n in NETS.values()))  # fmt: skip
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
 
 
-WEIGHTS = {"vgg19": "model.vgg_weights", "inception": "eval.inception_weights"}  # --weights NAME -> config field
-
-
 def parse_weights(items: list[str]) -> dict[str, str]:
+    """{registry name: path} of the --weights flags, each file checked (it loads into its net) before any work."""
     out = {}
     for item in items:
         name, sep, path = item.partition("=")
         if not sep or not path:
             raise ConfigError(f"--weights expects NAME=PATH, got {item!r}")
-        if name not in WEIGHTS:
-            raise ConfigError(f"--weights: unknown weights {name!r}; known: {', '.join(WEIGHTS)}")
+        if name not in NETS:
+            close = difflib.get_close_matches(name, NETS, 1)
+            raise ConfigError(f"--weights: unknown weights {name!r}" + (f" (did you mean {close[0]}?)" if close else "")
+                              + f"; known: {', '.join(NETS)}")  # fmt: skip
+        try:
+            load_weights(name, path)
+        except (WeightsError, MetricUnavailable) as e:
+            raise ConfigError(f"--weights {name}: {e}") from None
         out[name] = path
+    dinov2 = [n for n in out if n in DINOV2_ARCH]
+    if len(dinov2) > 1:
+        raise ConfigError(f"--weights: give one DINOv2 backbone for the dinov2 metric, not {' and '.join(dinov2)}")
     return out
 
 
-def with_weights(runs: list, weights: dict[str, str]) -> list:
-    """Each run with the weight files its recipe reads (recipe `weights(cfg)`, optional in the contract); a run
-    that needs one not given is left out, with a line saying which file it needs (nothing is downloaded)."""
+def pretrained_metrics(study: Study, runs: list, weights: dict[str, str]) -> tuple[str, ...]:
+    """The study's pretrained-net metrics whose files were given; one line names the flags of the others (and of
+    any such metric a run lists without its file)."""
+    listed = dict.fromkeys([*study.pretrained_metrics, *(m for *_, spec in runs for m in spec.metrics)])
+    missing = {m: needs for m in listed if (needs := METRICS[m].weights if m in METRICS else ())
+               and not any(n in weights for n in needs)}  # fmt: skip
+    if missing:
+        print("[weights] left out (their pretrained nets were not given; ganbench never downloads weights): "
+              + ", ".join(f"{m} (--weights {'=PATH or '.join(n)}=PATH)" for m, n in missing.items()))  # fmt: skip
+    return tuple(m for m in study.pretrained_metrics if m not in missing)
+
+
+def with_weights(runs: list, weights: dict[str, str], extra_metrics: tuple[str, ...] = ()) -> list:
+    """Each run with the weight files it reads: the recipe's (`weights(cfg)`, optional in the contract; a run that
+    needs one not given is left out, with a line saying which file it needs) and the metrics' (eval.weights), and
+    `extra_metrics` (pretrained-net metrics whose files were given) added to what it scores."""
     kept = []
+    metric_files = {k: v for k, v in weights.items() if k != "vgg19"}
     for run_id, variant, seed, spec in runs:
         if "vgg19" in weights and hasattr(spec.model, "vgg_weights"):
-            spec = override(spec, WEIGHTS["vgg19"], weights["vgg19"])
+            spec = override(spec, "model.vgg_weights", weights["vgg19"])
+        if metric_files or extra_metrics:
+            spec = dataclasses.replace(spec, metrics=tuple(dict.fromkeys((*spec.metrics, *extra_metrics))),
+                                       eval=dataclasses.replace(spec.eval, weights=metric_files))  # fmt: skip
         needs = getattr(spec.recipe_cls, "weights", lambda cfg: {})(spec.model)
         missing = [name for name, path in needs.items() if not path]
         if missing:
@@ -247,12 +276,11 @@ def select_runs(study: Study, args) -> list:
     """The runs the flags ask for; ConfigError on a bad seed list, run id, shard or --weights."""
     sets = dict(parse_set(s) for s in args.set)
     weights = parse_weights(getattr(args, "weights", []))
-    if "inception" in weights:
-        sets[WEIGHTS["inception"]] = weights["inception"]
+    if getattr(args, "inception_weights", None):  # the older flag of --weights inception=PATH
+        weights = parse_weights([f"inception={args.inception_weights}"]) | weights
     for flag, key in (
         ("data", "data.name"),
         ("device", "train.device"),
-        ("inception_weights", "eval.inception_weights"),
     ):
         if getattr(args, flag):
             sets[key] = getattr(args, flag)
@@ -275,7 +303,7 @@ def select_runs(study: Study, args) -> list:
         if not m or int(m[2]) == 0 or int(m[1]) >= int(m[2]):
             raise ConfigError(f"--shard expects i/n with 0 <= i < n, got {args.shard!r}")
         runs = runs[int(m[1]) :: int(m[2])]
-    runs = with_weights(runs, weights)
+    runs = with_weights(runs, weights, pretrained_metrics(study, runs, weights))
     for *_, spec in runs:
         resolve_device(spec.train.device)  # DeviceUnavailable before anything is built
     return runs

@@ -48,7 +48,8 @@ class Claim:
 class EvalConfig:
     batch_size: int = 32  # test-time batch (batch statistics at test time depend on it, as in pix2pix)
     segmenter_epochs: int = 8  # FCN-score segmenter training on real photos (cached)
-    inception_weights: str | None = None  # local file for FID/KID; never downloaded
+    inception_weights: str | None = None  # local file for FID/KID; never downloaded (also --weights inception=)
+    weights: dict[str, str] = field(default_factory=dict)  # --weights NAME=PATH for metrics (metrics/weights.py)
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,9 @@ NOT_IDENTITY = {
     "train.workers",
     "train.pin_memory",
     "model.vgg_weights",  # where a weight file lies; its checksum is recorded (runs.csv vgg19_sha256)
+    "eval.inception_weights",  # likewise (runs.csv inception_sha256)
+    "eval.weights",  # likewise (runs.csv <name>_sha256)
+    "metrics",  # what is scored, not how the model trains: --rescore scores a finished run with today's list
 }  # bookkeeping and speed: never changes a result
 
 
@@ -293,6 +297,9 @@ class Study:
     claims: tuple[Claim, ...] = ()  # published orderings this study tests (studies/results/stats.py verdicts)
     table_extra: tuple[str, ...] = ()  # training diagnostics (split "train", e.g. d_grad_spikes) shown in the table
     imported: tuple[str, ...] = ()  # variants of outputs made elsewhere (--import-outputs), scored, never trained
+    # metrics that need pretrained nets (metrics/weights.py): scored when --weights gives their files, else left
+    # out with one line naming the flag
+    pretrained_metrics: tuple[str, ...] = ("lpips_alex", "dists", "dinov2")
 
     def __post_init__(self):
         """All variants of one recipe override the same fields (a study that varies two things is two studies);

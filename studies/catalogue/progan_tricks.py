@@ -34,6 +34,7 @@ STUDY = Study(
     question="Which Progressive GAN technique matters? (Karras et al. 2018, Table 1)",
     base=RunSpec(recipe="progan"),
     settings={"metrics": ("swd", "ms_ssim_diversity")},
+    pretrained_metrics=("dinov2", "prdc_inception", "fid"),  # unconditional: distribution metrics only
     variants={
         "(a) no growing": OFF,
         "(b) + progressive growing": OFF | {"model.growing": True},

@@ -60,6 +60,7 @@ PAPER = COMMON | {
 
 STUDY = Study(
     name="toy_tricks",
+    pretrained_metrics=(),  # surfaces, not photos: no pretrained image features apply
     question="Which trick makes a small GAN converge on Gaussian surfaces? (Beggs et al.: FC-GAN and DCGAN)",
     base=RunSpec(recipe="toy"),
     variants={

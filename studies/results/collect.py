@@ -61,9 +61,16 @@ def _run_row(study: str, question: str, run_dir: Path, status: dict) -> dict:
     variant, seed = identify(run_dir, status)
     versions = run_protocols(status, spec.metrics)
     flat = {k: str(v) if isinstance(v, tuple) else v for k, v in flatten(spec).items()}
-    info = {k: v for k, v in status.items() if k not in ("protocols", "variant", "seed", "study")}
+    info = {k: v for k, v in status.items() if k not in ("protocols", "variant", "seed", "study", "weights_sha256")}
+    files = status.get("weights_sha256") or {}  # {metric: {pretrained net: sha256}}
+    shas = {f"{net}_sha256": sha for nets in files.values() for net, sha in nets.items()}
+
+    def protocol(m: str) -> str:
+        nets = files.get(m) or {}
+        return METRICS[m].protocol + "".join(f" [{net} sha256:{sha}]" for net, sha in nets.items())
+
     return {"study": study, "run_id": run_dir.name, "variant": variant, "seed": seed, "question": question, **info,
-            "metric_protocol": "; ".join(METRICS[m].protocol for m in versions if m in METRICS),
+            **shas, "metric_protocol": "; ".join(protocol(m) for m in versions if m in METRICS),
             **{f"protocol/{m}": v for m, v in versions.items()}, "stale": ", ".join(stale(versions)),
             **flat}  # fmt: skip
 

@@ -137,6 +137,11 @@ class Evaluator:
         """{metric: protocol version} of this evaluation, recorded with every metrics.jsonl row."""
         return {name: spec.version for name, (spec, _) in self.metrics.items()}
 
+    @property
+    def weights_sha256(self) -> dict[str, dict[str, str]]:
+        """{metric: {pretrained net: sha256 of its file}} of the metrics that read a weight file (run.json)."""
+        return {name: dict(acc.weights) for name, (_, acc) in self.metrics.items() if getattr(acc, "weights", None)}
+
     def _batches(self, limit: int | None = None) -> Iterator[dict]:
         n = len(self.data) if limit is None else min(limit, len(self.data))
         for start in range(0, n, self.batch_size):
@@ -197,7 +202,8 @@ class Evaluator:
             return None
         cfg = getattr(self.data, "cfg", None)
         blob = json.dumps([identity, getattr(self.data, "split", ""), getattr(self.data, "view", ""),
-                           getattr(cfg, "size", 0), len(self.data), name, spec.version, spec.real])  # fmt: skip
+                           getattr(cfg, "size", 0), len(self.data), name, spec.version, spec.real,
+                           getattr(self.metrics[name][1], "weights", {})])  # fmt: skip
         return self.cache_dir / f"real-{name}-{hashlib.sha1(blob.encode()).hexdigest()[:16]}.pt"
 
     def _load_real(self) -> dict[str, dict]:

@@ -13,6 +13,7 @@ once (studies/runner/build.py Builds) and shared by the preflight, the run, the 
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -85,13 +86,18 @@ def git_commit() -> str:
         return "unknown"
 
 
+_SAID: set[str] = set()  # each "skipping" line once per process, not once per run
+
+
 def make_metrics(spec: RunSpec, ctx: EvalContext) -> dict:
     out = {}
     for name in spec.metrics:
         try:
             out[name] = (METRICS[name], METRICS[name].make(ctx))
         except MetricUnavailable as e:
-            print(f"[metrics] skipping {name}: {e}")
+            if str(e) not in _SAID:
+                _SAID.add(str(e))
+                print(f"[metrics] skipping {name}: {e}")
     return out
 
 
@@ -102,6 +108,7 @@ def make_evaluator(spec: RunSpec, test_set, builds: Builds, device: torch.device
         segmenter=(lambda: builds.segmenter(spec)) if test_set.n_classes else None,
         palette=getattr(test_set, "colors", None),
         inception_weights=Path(spec.eval.inception_weights) if spec.eval.inception_weights else None,
+        weights=dict(spec.eval.weights),
     )
     return Evaluator(test_set, make_metrics(spec, ctx), device, spec.eval.batch_size, spec.train.seed,
                      cache_dir=builds.cache_dir)  # fmt: skip
@@ -227,9 +234,10 @@ def execute(spec: RunSpec, run_dir: Path, builds: Builds, progress: bool, desc: 
     return train(recipe, spec.train, train_set, run_dir, evaluator=evaluator, progress=progress, desc=desc)
 
 
-def rescore_one(study_name: str, run_id: str, out: Path, builds: Builds) -> dict | None:
-    """Recompute every metric of a finished run from its checkpoint, with the registry's current protocols;
-    the final evaluation row of metrics.jsonl and run.json are replaced atomically. None if not finished."""
+def rescore_one(study_name: str, run_id: str, out: Path, builds: Builds, scoring: RunSpec | None = None) -> dict | None:
+    """Recompute every metric of a finished run from its checkpoint, with the registry's current protocols (and
+    `scoring`'s metric list and weight files: the command's); the final evaluation row of metrics.jsonl and
+    run.json are replaced atomically. None if not finished."""
     run_dir = out / study_name / run_id
     if not (run_dir / "done").exists():
         print(f"[{run_id}] not finished: nothing to rescore")
@@ -238,11 +246,21 @@ def rescore_one(study_name: str, run_id: str, out: Path, builds: Builds) -> dict
     device = resolve_device(loaded.spec.train.device)
     for net in loaded.recipe.nets.values():
         net.to(device)
-    evaluator = make_evaluator(loaded.spec, loaded.test_set, builds, device)
+    spec = loaded.spec
+    if scoring is not None:
+        spec = dataclasses.replace(
+            spec,
+            metrics=tuple(dict.fromkeys((*spec.metrics, *scoring.metrics))),
+            eval=dataclasses.replace(
+                spec.eval, weights=dict(scoring.eval.weights), inception_weights=scoring.eval.inception_weights
+            ),
+        )
+    evaluator = make_evaluator(spec, loaded.test_set, builds, device)
     values = evaluator.evaluate(loaded.recipe, loaded.progress, run_dir, final=True)
     RunLog(run_dir).replace_evaluation(loaded.progress, values, evaluator.protocols)
     status = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else {}
-    status |= {"status": "done", "protocols": evaluator.protocols, "rescored": time.strftime("%Y-%m-%d %H:%M:%S")}
+    status |= {"status": "done", "protocols": evaluator.protocols, "weights_sha256": evaluator.weights_sha256,
+               "rescored": time.strftime("%Y-%m-%d %H:%M:%S")}  # fmt: skip
     T.write_json_atomic(status, run_dir / "run.json")
     print(f"[{run_id}] rescored ({', '.join(evaluator.protocols.values())})")
     return status

@@ -130,7 +130,8 @@ def write_run(study: str, name: str, outputs: SeedOutputs, spec, evaluator, reci
     info_path = run_dir / "import.json"
     if info_path.exists() and (run_dir / "done").exists():
         old = json.loads(info_path.read_text())
-        if old.get("sha256") == outputs.sha256 and old.get("flags") == flags:
+        scored = {"protocols": evaluator.protocols, "weights_sha256": evaluator.weights_sha256}
+        if old.get("sha256") == outputs.sha256 and old.get("flags") == flags and old.get("scored", scored) == scored:
             return "unchanged"
     tmp = run_dir.with_name(f".{run_dir.name}.importing")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -148,6 +149,7 @@ def write_run(study: str, name: str, outputs: SeedOutputs, spec, evaluator, reci
             "source": str(outputs.folder.resolve()),
             "convention": outputs.convention,
             "flags": flags,
+            "scored": {"protocols": evaluator.protocols, "weights_sha256": evaluator.weights_sha256},
             "sha256": outputs.sha256,
         },
         tmp / "import.json",
@@ -163,6 +165,7 @@ def write_run(study: str, name: str, outputs: SeedOutputs, spec, evaluator, reci
         "outputs_sha256": digest(outputs),
         "import_protocol": how,
         "protocols": evaluator.protocols,
+        "weights_sha256": evaluator.weights_sha256,
     }
     T.write_json_atomic(status, tmp / "run.json")
     (tmp / "done").touch()
