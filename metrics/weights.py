@@ -8,7 +8,8 @@ and scoring with it later read it once. `sha256(path)` identifies the file in ru
 
 - alexnet, vgg16, vgg19, squeezenet: torchvision's ImageNet classifiers (`alexnet-owt-7be5be79.pth`,
   `vgg16-397923af.pth`, `vgg19-dcbb9e9d.pth`, `squeezenet1_1-b8a52dc0.pth`), the whole model's state dict or its
-  `features` alone; the loader returns `features` (what LPIPS, DISTS and the VGG loss read).
+  `features` alone; the loader returns `features` (what LPIPS, DISTS and the VGG loss read; VGG19 through
+  relu5_1, the loss's last layer, as models/perceptual.py reads it).
 - inception: torch-fidelity's FID Inception-v3 (`weights-inception-2015-12-05-6726825d.pth`), read by
   metrics/fid.py (FID, KID and the Inception PRDC).
 - dinov2_vits14 / vitb14 / vitl14: facebookresearch/dinov2's `dinov2_vit*14_pretrain.pth`. The network definition
@@ -75,14 +76,17 @@ def fill(net: nn.Module, state: dict[str, Tensor], path: Path, what: str, prefix
     return net.eval().requires_grad_(False)
 
 
-def torchvision_features(arch: str, what: str) -> Callable[[Path], nn.Module]:
-    """Loader of a torchvision classifier's `features` from its published state dict (whole model or features)."""
+def torchvision_features(arch: str, what: str, upto: int | None = None) -> Callable[[Path], nn.Module]:
+    """Loader of a torchvision classifier's `features[:upto]` from its published state dict (whole model or
+    features alone)."""
 
     def load(path: Path) -> nn.Module:
         import torchvision
 
         state = read_state(path, what)
-        features = getattr(torchvision.models, arch)(weights=None).features
+        with torch.device("meta"):  # no random init of the classifier's ~100M weights: fill() sets every tensor
+            features = getattr(torchvision.models, arch)(weights=None).features[:upto]
+        features = features.to_empty(device="cpu")
         prefix = "features." if any(k.startswith("features.") for k in state) else ""
         return fill(features, state, path, what, prefix)
 
@@ -142,7 +146,7 @@ NETS: dict[str, Net] = {
     "vgg16": Net("vgg16", "VGG16", "torchvision vgg16-397923af.pth", "lpips_vgg, dists",
                  torchvision_features("vgg16", "VGG16")),
     "vgg19": Net("vgg19", "VGG19", "torchvision vgg19-dcbb9e9d.pth", "the VGG loss of pix2pixHD and SPADE",
-                 torchvision_features("vgg19", "VGG19")),
+                 torchvision_features("vgg19", "VGG19", upto=30)),  # through relu5_1, all the loss reads
     "squeezenet": Net("squeezenet", "SqueezeNet 1.1", "torchvision squeezenet1_1-b8a52dc0.pth", "lpips_squeeze",
                       torchvision_features("squeezenet1_1", "SqueezeNet 1.1")),
     **{n: Net(n, f"DINOv2 {n[7:].upper()}", f"facebookresearch {n}_pretrain.pth", "dinov2 (FD, KD, PRDC)", dinov2(n))
