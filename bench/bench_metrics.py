@@ -10,6 +10,7 @@ import torch
 
 from bench import swd_numpy
 from bench.conftest import record_rate, sync
+from bench.pretrained_files import make
 from metrics import METRICS, EvalContext
 from metrics.fcn_score import build_segmenter
 from metrics.swd import PATCHES_PER_IMAGE, SlicedWasserstein, _positions
@@ -18,14 +19,21 @@ from studies.datasets.synthetic import COLORS
 BATCH = 32
 
 
-def _ctx(device):
+@pytest.fixture(scope="session")
+def weights(tmp_path_factory):
+    """Random weight files in the upstream formats (bench/pretrained_files.py); DINOv2 at ViT-B/14, the size users
+    report (dgm-eval's default is ViT-L/14: about 3.5x its cost)."""
+    return make(tmp_path_factory.mktemp("weights"), ("alexnet", "squeezenet", "vgg16", "inception", "dinov2_vitb14"))
+
+
+def _ctx(device, weights=None):
     return EvalContext(device=device, n_classes=8, segmenter=lambda: build_segmenter(8).to(device).eval(),
-                       palette=COLORS)  # fmt: skip
+                       palette=COLORS, weights={k: str(v) for k, v in (weights or {}).items()})  # fmt: skip
 
 
 @pytest.mark.benchmark(group="metrics")
 @pytest.mark.parametrize("size", [64, 256])
-@pytest.mark.parametrize("name", [k for k in METRICS if k != "fid"])
+@pytest.mark.parametrize("name", [k for k in METRICS if not METRICS[k].weights])
 def test_metric_throughput(benchmark, device, name, size):
     gen = torch.Generator().manual_seed(0)
     n = BATCH if size == 64 else 8
@@ -51,6 +59,33 @@ def test_metric_throughput(benchmark, device, name, size):
     benchmark.extra_info.update(images=n, batch=n, size=size, device=str(device), threads=torch.get_num_threads())
     benchmark.pedantic(run, rounds=3, warmup_rounds=1)
     record_rate(benchmark, n)
+
+
+QUICK_TEST_SET = 200  # items of the pix2pix quick profile's test split, at 64 px
+
+
+@pytest.mark.benchmark(group="metrics/pretrained-quick-test-set")
+@pytest.mark.parametrize("name", [k for k in METRICS if METRICS[k].weights], ids=lambda k: f"quickset-{k}")
+def test_pretrained_metric_on_the_quick_test_set(benchmark, device, weights, name):
+    """A whole evaluation of one pretrained-net metric: 200 fake and 200 real 64 px images in batches of 32
+    (the quick profile's eval batch), the net already loaded (metrics/weights.py caches it per file)."""
+    gen = torch.Generator().manual_seed(0)
+    fake = (torch.rand(QUICK_TEST_SET, 3, 64, 64, generator=gen) * 2 - 1).to(device)
+    real = (fake * 0.9).to(device)
+    spec, ctx = METRICS[name], _ctx(device, weights)
+    spec.make(ctx)  # load the net once, outside the timing
+
+    def run():
+        acc = spec.make(ctx)
+        for i in range(0, QUICK_TEST_SET, BATCH):
+            acc.update(fake[i : i + BATCH], real[i : i + BATCH])
+        acc.compute()
+        sync(device)
+
+    benchmark.extra_info.update(images=QUICK_TEST_SET, batch=BATCH, size=64, device=str(device),
+                                threads=torch.get_num_threads(), nets=",".join(spec.weights))  # fmt: skip
+    benchmark.pedantic(run, rounds=1, warmup_rounds=0)
+    record_rate(benchmark, QUICK_TEST_SET)
 
 
 @pytest.mark.benchmark(group="metrics/swd-2048x128")

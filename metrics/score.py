@@ -1,5 +1,6 @@
 """Score a folder of outputs against a folder of truths, matched by stem, without a study:
-`python -m metrics.score --outputs DIR --truth DIR [--labels DIR --segmenter PATH] [--metrics ...] [--out FILE]`.
+`python -m metrics.score --outputs DIR --truth DIR [--labels DIR --segmenter PATH] [--weights NAME=PATH ...]
+[--metrics ...] [--out FILE]`.
 
 clean-fid, torch-fidelity and dgm-eval compare two folders as unordered sets, pyiqa pairs them by sorted position;
 here every output is matched to its truth by file stem (metrics/folders.py: the reference repositories' output
@@ -10,7 +11,9 @@ t-interval of the per-item values for means; a bootstrap of the per-item class c
 scores_from_counts), and the protocol strings. Per-set metrics (Lab histograms, SWD) have no interval. The
 FCN-score needs the class-id label maps (`--labels`, e.g. an export's labels/test/) and a segmenter file
 (`--segmenter`, a study's `runs/.cache/segmenter-*.pt`, whose classes it reads); without them it says so.
-Deviation from a study: one "seed", so the interval covers the test items only.
+`--weights NAME=PATH` (metrics/weights.py) adds the metrics that read that net (LPIPS, DISTS, DINOv2 FD/KD/PRDC,
+Inception PRDC), each file checked first. Deviation from a study: one "seed", so the interval covers the test
+items only.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from PIL import Image
 from scipy import stats as sps
 
 from metrics import METRICS, EvalContext, MetricUnavailable
+from metrics import weights as W
 from metrics.fcn_score import build_segmenter, scores_from_counts
 from metrics.folders import OutputsRefused, images, item_id, match, read_image
 from metrics.tables import write_csv_atomic
@@ -93,6 +97,16 @@ def interval(metric: str, per_item: pd.DataFrame, rng) -> tuple[float, float, fl
 
 
 def score(args) -> tuple[pd.DataFrame, pd.DataFrame]:
+    given = {}
+    for item in args.weights:
+        name, sep, path = item.partition("=")
+        if not sep or name not in W.NETS:
+            raise OutputsRefused(f"--weights expects NAME=PATH with NAME one of {', '.join(W.NETS)}, got {item!r}")
+        try:
+            W.load(name, path)
+        except (W.WeightsError, MetricUnavailable) as e:
+            raise OutputsRefused(f"--weights {name}: {e}") from None
+        given[name] = path
     truth_dir, out_dir = Path(args.truth), Path(args.outputs)
     ids = truth_ids(truth_dir)
     with Image.open(images(truth_dir)[0]) as im:  # every truth must have the first one's size and channels
@@ -102,7 +116,8 @@ def score(args) -> tuple[pd.DataFrame, pd.DataFrame]:
     outputs = {i: read_image(p, size, channels, args.resize, args.allow_lossy) for i, p in files.items()}
     labels = read_labels(Path(args.labels), ids, size) if args.labels else None
     seg = load_segmenter(Path(args.segmenter)) if args.segmenter else None
-    names = list(args.metrics or DEFAULT)
+    pretrained = [m for m, s in METRICS.items() if s.weights and any(n in given for n in s.weights)]
+    names = list(args.metrics or [*DEFAULT, *(m for m in pretrained if m != "fid")])
     unknown = [m for m in names if m not in METRICS]
     if unknown:
         raise OutputsRefused(f"--metrics: unknown {unknown}; known: {', '.join(METRICS)}")
@@ -111,7 +126,7 @@ def score(args) -> tuple[pd.DataFrame, pd.DataFrame]:
               "runs/.cache/segmenter-*.pt)")  # fmt: skip
         names.remove("fcn_score")
     n_classes = seg.segmentation_head[0].out_channels if seg is not None else 0
-    ctx = EvalContext(n_classes=n_classes, segmenter=(lambda: seg) if seg is not None else None)
+    ctx = EvalContext(n_classes=n_classes, segmenter=(lambda: seg) if seg is not None else None, weights=given)
     accs = {}
     for m in names:
         try:
@@ -138,14 +153,15 @@ def score(args) -> tuple[pd.DataFrame, pd.DataFrame]:
     per_item = pd.DataFrame(rows, columns=["item", "metric", "value"])
     rng = np.random.default_rng(0)
     summary = []
-    for spec, _ in accs.values():
+    for spec, acc in accs.values():
         for key in spec.outputs:
             if key not in values:
                 continue
             has_items = key in set(per_item.metric) or (key.startswith("fcn_") and len(per_item))
             value, low, high = interval(key, per_item, rng) if has_items else (values[key], np.nan, np.nan)
+            files = "".join(f" [{n} sha256:{sha}]" for n, sha in getattr(acc, "weights", {}).items())
             summary.append({"metric": key, "value": values[key], "low": low, "high": high, "items": len(order),
-                            "protocol": spec.protocol})  # fmt: skip
+                            "protocol": spec.protocol + files})  # fmt: skip
     print(f"{len(order)} items matched by stem ({convention}) at {size}x{size} px")
     return per_item, pd.DataFrame(summary)
 
@@ -160,6 +176,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, help="per-item CSV (item, metric, value); the summary beside it")
     p.add_argument("--resize", choices=["bicubic", "nearest"], help="resize outputs of another size")
     p.add_argument("--allow-lossy", action="store_true", help="accept JPEG files")
+    p.add_argument("--weights", action="append", default=[], metavar="NAME=PATH",
+                   help=f"a local pretrained-net file (never downloaded; {', '.join(W.NETS)}): adds the metrics that "
+                   "read it (LPIPS, DISTS, DINOv2 FD/KD/PRDC, Inception PRDC)")  # fmt: skip
     args = p.parse_args(argv)
     try:
         per_item, summary = score(args)

@@ -135,7 +135,10 @@ def dinov2(name: str) -> Callable[[Path], nn.Module]:
 def inception(path: Path) -> nn.Module:
     from metrics.fid import load_inception  # torch-fidelity's Inception (an optional dependency)
 
-    return load_inception(path)
+    try:
+        return load_inception(path)
+    except ValueError as e:  # a file that is not torch-fidelity's Inception state dict
+        raise WeightsError(str(e)) from None
 
 
 NETS: dict[str, Net] = {

@@ -222,7 +222,7 @@ def parse_weights(items: list[str]) -> dict[str, str]:
         if not sep or not path:
             raise ConfigError(f"--weights expects NAME=PATH, got {item!r}")
         if name not in NETS:
-            close = difflib.get_close_matches(name, NETS, 1)
+            close = difflib.get_close_matches(name, NETS, 1, cutoff=0.75)
             raise ConfigError(f"--weights: unknown weights {name!r}" + (f" (did you mean {close[0]}?)" if close else "")
                               + f"; known: {', '.join(NETS)}")  # fmt: skip
         try:
@@ -236,13 +236,13 @@ def parse_weights(items: list[str]) -> dict[str, str]:
     return out
 
 
-def pretrained_metrics(study: Study, runs: list, weights: dict[str, str]) -> tuple[str, ...]:
-    """The study's pretrained-net metrics whose files were given; one line names the flags of the others (and of
-    any such metric a run lists without its file)."""
+def pretrained_metrics(study: Study, runs: list, weights: dict[str, str], say: bool = True) -> tuple[str, ...]:
+    """The study's pretrained-net metrics whose files were given; one line (`say`) names the flags of the others
+    (and of any such metric a run lists without its file)."""
     listed = dict.fromkeys([*study.pretrained_metrics, *(m for *_, spec in runs for m in spec.metrics)])
     missing = {m: needs for m in listed if (needs := METRICS[m].weights if m in METRICS else ())
                and not any(n in weights for n in needs)}  # fmt: skip
-    if missing:
+    if missing and say:
         print("[weights] left out (their pretrained nets were not given; ganbench never downloads weights): "
               + ", ".join(f"{m} (--weights {'=PATH or '.join(n)}=PATH)" for m, n in missing.items()))  # fmt: skip
     return tuple(m for m in study.pretrained_metrics if m not in missing)
@@ -303,7 +303,8 @@ def select_runs(study: Study, args) -> list:
         if not m or int(m[2]) == 0 or int(m[1]) >= int(m[2]):
             raise ConfigError(f"--shard expects i/n with 0 <= i < n, got {args.shard!r}")
         runs = runs[int(m[1]) :: int(m[2])]
-    runs = with_weights(runs, weights, pretrained_metrics(study, runs, weights))
+    quiet = getattr(args, "dry_run", False) or getattr(args, "collect", False)  # nothing is scored
+    runs = with_weights(runs, weights, pretrained_metrics(study, runs, weights, say=not quiet))
     for *_, spec in runs:
         resolve_device(spec.train.device)  # DeviceUnavailable before anything is built
     return runs

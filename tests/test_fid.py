@@ -3,32 +3,13 @@
 import pytest
 import torch
 
+from bench.pretrained_files import make as make_files
 from metrics import METRICS, EvalContext, MetricUnavailable
 from metrics.fid import InceptionDistances, load_inception
 
 
-def _random_inception_weights(path, monkeypatch):
-    """A state dict with the real keys and random values, made without any download."""
-    import torch_fidelity.feature_extractor_inceptionv3 as fe
-
-    with monkeypatch.context() as m:
-        m.setattr(fe, "load_state_dict_from_url", lambda *a, **k: {})
-        m.setattr(fe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd, *a, **k: None)
-        net = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
-    gen = torch.Generator().manual_seed(0)
-    state = {}
-    for k, v in net.state_dict().items():  # He-initialised convs, identity batch norms: features vary
-        if v.ndim == 4 or (v.ndim == 2 and "weight" in k):
-            state[k] = torch.randn(v.shape, generator=gen) * (2 / v[0].numel()) ** 0.5
-        elif k.endswith(("running_var", ".weight")):
-            state[k] = torch.ones_like(v)
-        else:
-            state[k] = torch.zeros_like(v)
-    torch.save(state, path)
-
-
 def test_unavailable_without_weights(tmp_path):
-    with pytest.raises(MetricUnavailable, match="inception-weights"):
+    with pytest.raises(MetricUnavailable, match="fid needs --weights inception=PATH"):
         METRICS["fid"].make(EvalContext())
     with pytest.raises(MetricUnavailable, match="not found"):
         load_inception(tmp_path / "missing.pth")
@@ -45,9 +26,8 @@ def test_bad_weights_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_fid_kid_from_local_file(tmp_path, monkeypatch, gen):
-    path = tmp_path / "inception.pth"
-    _random_inception_weights(path, monkeypatch)
+def test_fid_kid_from_local_file(tmp_path, gen):
+    path = make_files(tmp_path, ("inception",))["inception"]  # random values in torch-fidelity's format
     acc = METRICS["fid"].make(EvalContext(inception_weights=path))
     assert isinstance(acc, InceptionDistances)
     real = torch.rand(4, 3, 32, 32, generator=gen) * 2 - 1

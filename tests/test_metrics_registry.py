@@ -6,7 +6,8 @@ import torch
 from metrics import HIGHER_IS_BETTER, METRICS, EvalContext, higher_is_better
 from tests.test_fcn_score import ChannelSegmenter
 
-LOCAL = [k for k in METRICS if k != "fid"]  # fid needs a weights file: tests/test_fid.py
+LOCAL = [k for k in METRICS if not METRICS[k].weights]  # the others need a weights file: tests/test_fid.py and
+# tests/test_modern_metrics.py (streaming, merging and the real-side cache of FeatureDistances)
 
 
 def _inputs(gen):
@@ -73,4 +74,7 @@ def test_directions():
     assert higher_is_better("ssim") and higher_is_better("fcn_class_iou") and higher_is_better("hist_b")
     assert higher_is_better("swd_avg") is False and higher_is_better("l1") is False and not higher_is_better("fid")
     assert higher_is_better("ms_ssim_diversity") is False and higher_is_better("n_raters") is None
-    assert all(isinstance(v, bool) for v in HIGHER_IS_BETTER.values())
+    diagnostics = {k for k, v in HIGHER_IS_BETTER.items() if v is None}  # reported, never compared
+    assert diagnostics == {"kd_dinov2_se", "n_dinov2", "dim_dinov2", "n_inception", "dim_inception"}
+    assert all(isinstance(v, bool) for k, v in HIGHER_IS_BETTER.items() if k not in diagnostics)
+    assert higher_is_better("lpips_alex") is False and higher_is_better("coverage_dinov2") is True

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torchvision
 
+from bench.pretrained_files import make as make_files
 from metrics import METRICS, EvalContext
 from metrics import weights as W
 from metrics.features import FeatureDistances, frechet_distance, kernel_distance, prdc, rank_caveat
@@ -23,27 +24,8 @@ def _images(n, seed, size=32):
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    """Upstream-format weight files of randomly initialised nets: torchvision classifiers (AlexNet and SqueezeNet
-    whole, VGG16 as `features` alone: both accepted), and a DINOv2 ViT-S/14 pretrain file (37x37 position grid,
-    mask_token) with LayerScale and position embedding drawn large enough that every block shapes the output."""
-    root = tmp_path_factory.mktemp("weights")
-    torch.manual_seed(0)
-    torch.save(torchvision.models.alexnet(weights=None).state_dict(), root / "alexnet-owt.pth")
-    torch.save(torchvision.models.squeezenet1_1(weights=None).state_dict(), root / "squeezenet1_1.pth")
-    vgg16 = torchvision.models.vgg
-    torch.save(vgg16.make_layers(vgg16.cfgs["D"]).state_dict(), root / "vgg16-features.pth")  # VGG16's `features`
-    import timm
-
-    vit = timm.create_model("vit_small_patch14_dinov2", pretrained=False).state_dict()
-    for k, v in vit.items():
-        if k.endswith(".gamma"):
-            vit[k] = 0.5 + torch.rand_like(v)
-    vit["pos_embed"] = torch.randn_like(vit["pos_embed"]) * 0.5
-    vit["cls_token"] = torch.randn_like(vit["cls_token"])
-    vit["mask_token"] = torch.zeros(1, 384)
-    torch.save(vit, root / "dinov2_vits14_pretrain.pth")
-    return {"alexnet": root / "alexnet-owt.pth", "squeezenet": root / "squeezenet1_1.pth",
-            "vgg16": root / "vgg16-features.pth", "dinov2_vits14": root / "dinov2_vits14_pretrain.pth"}  # fmt: skip
+    """Upstream-format weight files of randomly initialised nets (bench/pretrained_files.py)."""
+    return make_files(tmp_path_factory.mktemp("weights"), ("alexnet", "squeezenet", "vgg16", "dinov2_vits14"))
 
 
 def _ctx(files, *names):
@@ -282,3 +264,33 @@ def test_runner_checks_weight_files_first_and_names_what_is_missing(files, tmp_p
     runs = pd.read_csv(tmp_path / "runs" / "ablation_patchgan" / "runs.csv").set_index("run_id")
     assert runs.loc["70x70-s0", "alexnet_sha256"] == W.sha256(files["alexnet"])
     assert f"[dinov2_vits14 sha256:{W.sha256(files['dinov2_vits14'])}]" in runs.loc["70x70-s0", "metric_protocol"]
+
+
+def test_score_folders_with_a_pretrained_metric(files, tmp_path, capsys):
+    from PIL import Image
+
+    from metrics import score
+
+    for folder, seed in (("truth", 0), ("outputs", 1)):
+        (tmp_path / folder).mkdir()
+        for i, im in enumerate(_images(6, seed)):
+            Image.fromarray(((im + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()).save(
+                tmp_path / folder / f"{i:06d}.png"
+            )
+    args = [
+        "--outputs",
+        str(tmp_path / "outputs"),
+        "--truth",
+        str(tmp_path / "truth"),
+        "--out",
+        str(tmp_path / "s.csv"),
+    ]
+    assert score.main([*args, "--weights", f"alexnet={tmp_path / 'none.pth'}"]) == 2
+    assert "none.pth: AlexNet weight file not found" in capsys.readouterr().err and not (tmp_path / "s.csv").exists()
+    assert score.main([*args, "--weights", f"alexnet={files['alexnet']}"]) == 0
+    import pandas as pd
+
+    per_item, summary = pd.read_csv(tmp_path / "s.csv"), pd.read_csv(tmp_path / "s.summary.csv").set_index("metric")
+    assert (per_item.metric == "lpips_alex").sum() == 6 and "ssim" in summary.index
+    assert f"[alexnet sha256:{W.sha256(files['alexnet'])}]" in summary.loc["lpips_alex", "protocol"]
+    assert summary.loc["lpips_alex", "low"] < summary.loc["lpips_alex", "value"] < summary.loc["lpips_alex", "high"]

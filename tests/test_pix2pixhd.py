@@ -230,7 +230,7 @@ def test_runs_needing_vgg_weights_are_skipped_with_a_message_and_run_with_them(t
 def test_bad_weights_flags_are_one_line_errors(tmp_path, capsys):
     base = ["labels2photo_generators", *SMOKE, "--out", str(tmp_path), "--only", "pix2pixHD + VGG-s0"]
     assert runner.main([*base, "--weights", "resnet=x.pth"]) == 2
-    assert "--weights: unknown weights 'resnet'; known: vgg19, inception" in capsys.readouterr().err
+    assert "--weights: unknown weights 'resnet'; known: inception, alexnet, vgg16, vgg19" in capsys.readouterr().err
     assert runner.main([*base, "--weights", "vgg19"]) == 2
     assert "--weights expects NAME=PATH" in capsys.readouterr().err
     assert runner.main([*base, "--weights", f"vgg19={tmp_path / 'nope.pth'}"]) == 2
