@@ -1,13 +1,13 @@
 """The five parity checks of bench/parity.py, one function per family: (peer, comparison, steps, perturb).
 
-Each builds the reference's nets and training step with the reference's own classes and code (the model
-classes' __init__ with an options namespace, optimize_parameters or the trainer, the loop body of the script
-where the step lives there), transplants the weights into ganbench's recipe, and steps both sides with the same
-batches and the same random draws. ganbench's side is its recipe with the recipe's defaults, stepped by the
-loop's Engine. Departures from each reference's default run, all for speed on one CPU core and none in the code
-compared: narrower nets (ngf/ndf 16, fewer blocks; DCGAN at its own 64), 64 px (pix2pix 128 px, the reference's
-unet_128), label maps of 5 classes with instance edges, random VGG19 weights handed to both sides (the reference
-would download them), a CycleGAN pool of 1 image so that the swap rule runs from the second step, and the
+Each builds the reference's nets and training step with the reference's own classes and code (the model classes'
+__init__ with an options namespace, optimize_parameters or the trainer, the loop body of the script where the step
+lives there; machinery in bench/parity_core.py), transplants the weights into ganbench's recipe, and steps both
+sides with the same batches and the same random draws. ganbench's side is its recipe with the recipe's defaults,
+stepped by the loop's Engine. Departures from each reference's default run, all for speed on one CPU core and none
+in the code compared: narrower nets (ngf/ndf 16, fewer blocks; DCGAN at its own 64), 64 px (pix2pix 128 px, the
+reference's unet_128), label maps of 5 classes with instance edges, random VGG19 weights handed to both sides (the
+reference would download them), a CycleGAN pool of 1 image so that the swap rule runs from the second step, and the
 reference's GPU-only input encoders (pix2pixHD's encode_input, the VAE encoder's 256 px crop option of SPADE)
 replaced as said at each.
 """
@@ -23,7 +23,7 @@ from types import SimpleNamespace
 import torch
 from torch import nn
 
-from bench.parity import Comparison, Peer, definitions, loop_body, offline, seed, transplant
+from bench.parity_core import Comparison, Peer, definitions, loop_body, offline, seed, transplant
 from models.contract import DataFacts, Progress
 from models.cyclegan import CycleGAN, CycleGANConfig, ResnetConfig
 from models.layers import semantic_input
