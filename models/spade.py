@@ -14,8 +14,8 @@ middle convs only. The objective as pix2pix_model.py: hinge averaged over scales
 x lambda_feat / num_D, VGG x lambda_vgg (both 10), KL divergence summed x lambda_kld (0.05); the G step before
 the D step, the D step on a fresh fake from the updated G (with a fresh z); TTUR as the code: Adam (0, 0.9),
 G 1e-4, D 4e-4 (the paper says beta2 0.999: the protocol string names the code's), at a constant learning rate:
-the code's default (--niter 50 --niter_decay 0; its README and scripts give no Cityscapes command, and the paper
-gives the number of epochs per dataset but no decay), not the loop's linear decay; `train.opt.*.schedule=linear`
+the code's default (--niter 50 --niter_decay 0; its README and scripts give no Cityscapes command, so the
+code's default is the one the reference states), not the loop's linear decay; `train.opt.*.schedule=linear`
 gives pix2pixHD's. Spectral norm is the reference's torch.nn.utils.spectral_norm (see `_sn`), so `python -m
 bench.parity` finds this recipe equal to the reference in float64 without neutralising it (docs/parity.md).
 Deviations: the batch norm is single-process (SyncBatchNorm under torchrun, models/distributed.py); the
