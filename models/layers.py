@@ -26,11 +26,12 @@ def norm_layer(kind: Norm, channels: int) -> nn.Module:
     raise ValueError(f"norm must be 'batch', 'instance' or 'none', got {kind!r}")
 
 
-def init_weights(net: nn.Module, std: float = 0.02) -> nn.Module:
+def init_weights(net: nn.Module, std: float = 0.02, zero_bias: bool = True) -> nn.Module:
+    """pix2pix's init; `zero_bias=False` leaves conv biases at PyTorch's default (pix2pixHD's weights_init)."""
     for m in net.modules():
         if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
             nn.init.normal_(m.weight, 0.0, std)
-            if m.bias is not None:
+            if m.bias is not None and zero_bias:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.normal_(m.weight, 1.0, std)
@@ -81,11 +82,12 @@ def restore_buffers(net: nn.Module, saved: list[torch.Tensor]) -> None:
 
 
 def one_hot(label: torch.Tensor, n_classes: int) -> torch.Tensor:
-    """Label map int64 (N, H, W) -> float (N, n_classes, H, W); ignored pixels (255, any id >= n_classes) are all
-    zeros, as pix2pixHD / SPADE's scatter_ of label ids (whose ignore id is a class of its own there)."""
+    """Label map int64 (N, H, W) -> (N, n_classes, H, W) in the default float dtype; ignored pixels (255, any id
+    >= n_classes) are all zeros, as pix2pixHD / SPADE's scatter_ of label ids (whose ignore id is a class of its
+    own there)."""
     valid = (label >= 0) & (label < n_classes)
-    out = torch.nn.functional.one_hot(torch.where(valid, label, 0), n_classes).permute(0, 3, 1, 2).float()
-    return out * valid[:, None]
+    out = torch.nn.functional.one_hot(torch.where(valid, label, 0), n_classes).permute(0, 3, 1, 2)
+    return (out * valid[:, None]).to(torch.get_default_dtype())
 
 
 def instance_edges(inst: torch.Tensor) -> torch.Tensor:
@@ -98,7 +100,7 @@ def instance_edges(inst: torch.Tensor) -> torch.Tensor:
     edge[..., :, :-1] |= dx
     edge[..., 1:, :] |= dy
     edge[..., :-1, :] |= dy
-    return edge.float()
+    return edge.to(torch.get_default_dtype())
 
 
 def semantic_input(batch: dict, n_classes: int, edges: bool, scale: float = 1.0) -> torch.Tensor:

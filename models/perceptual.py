@@ -97,7 +97,13 @@ def vgg_term(weight: float, path: str) -> dict[str, VGGLoss]:
     return {"vgg": VGGLoss(load_vgg19(path))}
 
 
+def vgg_weight(cfg) -> float:
+    """The VGG term's weight of a config with `lambda_vgg`: None means lambda_feat (pix2pixHD weights both terms
+    with it)."""
+    return cfg.lambda_feat if cfg.lambda_vgg is None else cfg.lambda_vgg
+
+
 def vgg_weights(cfg) -> dict[str, str]:
     """A recipe's `weights(cfg)` for configs with `lambda_vgg` and `vgg_weights`: {"vgg19": path} when the term
     is on ("" = not given)."""
-    return {"vgg19": cfg.vgg_weights} if cfg.lambda_vgg > 0 else {}
+    return {"vgg19": cfg.vgg_weights} if vgg_weight(cfg) > 0 else {}

@@ -3,10 +3,11 @@
 Isola et al. 2017, "Image-to-Image Translation with Conditional Adversarial Networks", arXiv:1611.07004;
 reference implementation github.com/junyanz/pytorch-CycleGAN-and-pix2pix (models/networks.py,
 models/pix2pix_model.py). Layer for layer as the reference with ngf 64 and batch norm (parameter counts
-are tested). Defaults as the paper: loss L1+cGAN (vanilla GAN), lambda_L1 100, D loss halved, D step
-then G step. `eval_mode` False (default, as the paper) keeps dropout on and uses batch statistics at
-test time, so outputs are stochastic and depend on the test batch; True uses running statistics and
-no dropout. Running statistics touched by test-time forward passes are restored afterwards.
+are tested). Defaults as the paper: loss L1+cGAN (vanilla GAN), lambda_L1 100, D loss halved (the fake pair
+first, as the reference), D step then G step (`python -m bench.parity` checks them against the reference).
+`eval_mode` False (default, as the paper) keeps dropout on and uses batch statistics at test time, so outputs
+are stochastic and depend on the test batch; True uses running statistics and no dropout. Running statistics
+touched by test-time forward passes are restored afterwards.
 Deviations: `kernel` other than 4 is an extension (padding (k-1)//2); `skips=False` is the paper's
 encoder-decoder (no concatenations; the reference has no such switch). Variants of Hu, Wang and Wang's report
 (no reference code; our reading of its text): `hierarchical` (HierarchicalUNet: a "global" U-Net on the input
@@ -221,8 +222,10 @@ class Pix2Pix:
     def losses(self, group: str, batch: dict, out: dict, t: Progress) -> dict[str, Tensor]:
         a, b, fake_b, kind = batch["a"], batch["b"], out["fake_b"], self.cfg.gan
         if group == "d":
-            return {"real": 0.5 * gan_loss(self._judge(a, b), True, kind),  # D loss halved, as the reference
-                    "fake": 0.5 * gan_loss(self._judge(a, fake_b.detach()), False, kind)}  # fmt: skip
+            # D loss halved and the fake pair judged first, as the reference's backward_D (same batch statistics
+            # either way; the order sets D's running statistics)
+            return {"fake": 0.5 * gan_loss(self._judge(a, fake_b.detach()), False, kind),
+                    "real": 0.5 * gan_loss(self._judge(a, b), True, kind)}  # fmt: skip
         losses = {}
         if "D" in self.nets:
             losses["gan"] = gan_loss(self._judge(a, fake_b), True, kind, for_d=False)

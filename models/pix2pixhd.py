@@ -9,8 +9,10 @@ whose features are added to the global generator's last features, computed on th
 then 3 residual blocks and the output convs); the multiscale D (num_D 70x70 PatchGANs with padding 2 and
 intermediate features, inputs average-pooled 3/2/1 between scales). The objective as pix2pixHD_model.py: LSGAN
 summed over scales, feature matching L1 x 1/num_D x 4/(n_layers+1) x lambda_feat (10) over each scale's
-intermediate features, VGG19 perceptual loss x lambda_vgg (10; models/perceptual.py, weights from a local file
-only), D loss (fake + real) x 0.5, the G step before the D step on the same fake, Adam 2e-4 (0.5, 0.999).
+intermediate features, VGG19 perceptual loss x lambda_feat as well (the reference has no separate weight;
+`lambda_vgg` set to a number overrides it; models/perceptual.py, weights from a local file only), D loss
+(fake + real) x 0.5, the G step before the D step on the same fake, Adam 2e-4 (0.5, 0.999). Init as the
+reference's weights_init: conv weights N(0, 0.02), conv biases left at PyTorch's default (uniform).
 Input: the one-hot label map plus the instance-boundary channel where the data has instance maps
 (models/layers.py semantic_input); data without classes give their input image.
 Staged training (`local`): the reference trains the global generator at half resolution first, then the local
@@ -33,7 +35,7 @@ from torch import Tensor, nn
 from models.contract import DataFacts, Progress
 from models.layers import init_weights, receptive_field, requires_grad, semantic_channels, semantic_input
 from models.losses import feature_matching, gan_loss
-from models.perceptual import sha256, vgg_term, vgg_weights
+from models.perceptual import sha256, vgg_term, vgg_weight, vgg_weights
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class Pix2PixHDConfig:
     g: GlobalConfig = field(default_factory=GlobalConfig)
     d: MultiscaleDConfig = field(default_factory=MultiscaleDConfig)
     lambda_feat: float = 10.0  # feature matching (0 = no_ganFeat_loss)
-    lambda_vgg: float = 10.0  # VGG19 perceptual loss (0 = no_vgg_loss); needs vgg_weights
+    lambda_vgg: float | None = None  # VGG19 perceptual loss; None = lambda_feat (the reference), 0 = no_vgg_loss
     vgg_weights: str = ""  # local VGG19 weight file (--weights vgg19=PATH); never downloaded
     instance_edges: bool = True  # the instance-boundary channel, where the data has instance maps (no_instance)
 
@@ -192,17 +194,19 @@ class Pix2PixHD:
         self.cfg, self.n_classes = cfg, facts.n_classes
         self.edges, in_ch = semantic_channels(facts, cfg.instance_edges)
         g, out_ch = cfg.g, facts.channels_b
-        self.nets: dict[str, nn.Module] = {"G": init_weights(GlobalGenerator(in_ch, out_ch, g.ngf, g.n_downsampling,
-                                                                             g.n_blocks))}  # fmt: skip
+        init = lambda net: init_weights(net, zero_bias=False)  # noqa: E731 - weights_init: biases left at default
+        self.nets: dict[str, nn.Module] = {
+            "G": init(GlobalGenerator(in_ch, out_ch, g.ngf, g.n_downsampling, g.n_blocks))
+        }
         if g.local:
             if g.ngf % 2:
                 raise ValueError(f"the local enhancer is ngf / 2 wide: model.g.ngf must be even, got {g.ngf}")
-            self.nets["L"] = init_weights(LocalEnhancer(in_ch, out_ch, g.ngf // 2, g.n_blocks_local))
-        self.nets["D"] = init_weights(MultiscaleDiscriminator(in_ch + out_ch, cfg.d.ndf, cfg.d.n_layers, cfg.d.num_d))
+            self.nets["L"] = init(LocalEnhancer(in_ch, out_ch, g.ngf // 2, g.n_blocks_local))
+        self.nets["D"] = init(MultiscaleDiscriminator(in_ch + out_ch, cfg.d.ndf, cfg.d.n_layers, cfg.d.num_d))
         self.groups: dict[str, tuple[str, ...]] = {"g": tuple(n for n in ("G", "L") if n in self.nets), "d": ("D",)}
         self.ema: dict[str, str] = {}
         self.frozen: dict[str, nn.Module] = {}
-        self.frozen |= vgg_term(cfg.lambda_vgg, cfg.vgg_weights)
+        self.frozen |= vgg_term(vgg_weight(cfg), cfg.vgg_weights)
         self.vgg_sha256 = sha256(cfg.vgg_weights) if self.frozen else ""
 
     # --- stages ---
@@ -247,7 +251,7 @@ class Pix2PixHD:
         if c.lambda_feat > 0:
             terms["feat"] = feature_matching(pred_fake, pred_real, c.lambda_feat / c.d.num_d * 4 / (c.d.n_layers + 1))
         if "vgg" in self.frozen:
-            terms["vgg"] = c.lambda_vgg * self.frozen["vgg"](fake, real)
+            terms["vgg"] = vgg_weight(c) * self.frozen["vgg"](fake, real)
         return terms
 
     @torch.no_grad()

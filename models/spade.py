@@ -13,7 +13,11 @@ conv, or with the VAE a linear layer from z), num_upsampling_layers normal / mor
 middle convs only. The objective as pix2pix_model.py: hinge averaged over scales, feature matching
 x lambda_feat / num_D, VGG x lambda_vgg (both 10), KL divergence summed x lambda_kld (0.05); the G step before
 the D step, the D step on a fresh fake from the updated G (with a fresh z); TTUR as the code: Adam (0, 0.9),
-G 1e-4, D 4e-4 (the paper says beta2 0.999: the protocol string names the code's).
+G 1e-4, D 4e-4 (the paper says beta2 0.999: the protocol string names the code's), at a constant learning rate:
+the code's default (--niter 50 --niter_decay 0; its README and scripts give no Cityscapes command, so the
+code's default is the one the reference states), not the loop's linear decay; `train.opt.*.schedule=linear`
+gives pix2pixHD's. Spectral norm is the reference's torch.nn.utils.spectral_norm (see `_sn`), so `python -m
+bench.parity` finds this recipe equal to the reference in float64 without neutralising it (docs/parity.md).
 Deviations: the batch norm is single-process (SyncBatchNorm under torchrun, models/distributed.py); the
 encoder's input size `e.size` (256 in the reference, which breaks below 256 px) sets its depth, log2(size / 4)
 stride-2 convs, so small runs encode at their own size. Outputs scored: with the VAE, z drawn from the prior
@@ -30,8 +34,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils import parametrize
-from torch.nn.utils.parametrizations import spectral_norm
+from torch.nn.utils import spectral_norm
 
 from models.contract import DataFacts, Progress
 from models.layers import requires_grad, semantic_channels, semantic_input
@@ -79,6 +82,10 @@ class SPADEConfig:
 
 
 def _sn(conv: nn.Module) -> nn.Module:
+    """The reference's spectral norm, torch.nn.utils.spectral_norm (a forward pre-hook; one power iteration per
+    training forward, v = W^T u then u = W v, from random unit u and v), not the parametrization
+    (torch.nn.utils.parametrizations.spectral_norm: u first, then v, after 15 iterations at construction), whose
+    sigma differs from the reference's by a median 2.7% at the first forward. The raw weight is `weight_orig`."""
     return spectral_norm(conv)
 
 
@@ -222,10 +229,10 @@ class SpadeNLayerDiscriminator(nn.Module):
 
 def init_xavier(net: nn.Module, gain: float = 0.02) -> nn.Module:
     """SPADE's BaseNetwork.init_weights('xavier', 0.02): conv and linear weights xavier-normal, biases 0 (the
-    raw weight under a spectral-norm parametrization)."""
+    raw weight `weight_orig` under spectral norm, whose `weight` the reference's init also writes in place)."""
     for m in net.modules():
         if isinstance(m, nn.Conv2d | nn.Linear):
-            w = m.parametrizations.weight.original if parametrize.is_parametrized(m, "weight") else m.weight
+            w = m.weight_orig if hasattr(m, "weight_orig") else m.weight
             nn.init.xavier_normal_(w, gain=gain)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
@@ -245,7 +252,8 @@ class Spade:
     views = ("paired", "paired")
     metrics = ("fcn_score", "ssim", "l1", "hist_intersection", "swd")
     defaults = {"train.phases": ("g", "d"), "train.opt.g.lr": 1e-4, "train.opt.g.betas": (0.0, 0.9),
-                "train.opt.d.lr": 4e-4, "train.opt.d.betas": (0.0, 0.9), "train.batch_size": 1}  # fmt: skip
+                "train.opt.d.lr": 4e-4, "train.opt.d.betas": (0.0, 0.9), "train.batch_size": 1,
+                "train.opt.g.schedule": "constant", "train.opt.d.schedule": "constant"}  # fmt: skip
     smoke = {"data.size": 32, "model.g.ngf": 2, "model.g.nhidden": 8, "model.e.size": 32, "model.d.ndf": 4,
              "model.lambda_vgg": 0.0}  # fmt: skip
     sample_rows = ("a", "b", "fake_b")

@@ -114,8 +114,9 @@ def phases(name: str) -> None:
         for g, names in recipe.groups.items():
             for n in names:
                 same = all(torch.equal(before[n][k], after[n][k]) for k in before[n] if before[n][k].is_floating_point()
-                           and "running" not in k and not k.endswith(("._u", "._v")))  # fmt: skip
-                # (batch-norm statistics and spectral norm's power-iteration vectors follow every training forward,
+                           and "running" not in k and not k.endswith(("_u", "_v")))  # fmt: skip
+                # (batch-norm statistics and spectral norm's power-iteration vectors (weight_u, weight_v; ._u, ._v
+                # under the parametrization) follow every training forward,
                 # as in the references; the weights must not)
                 expect(same == (g != group), f"phase {group!r}: net {n} {'moved' if not same else 'stood still'}")
 

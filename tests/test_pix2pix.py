@@ -95,6 +95,16 @@ def test_recipe_terms_and_d_input(loss):
         assert r.describe(T0)["D_receptive_field"] == 70
 
 
+def test_d_judges_the_fake_pair_first_as_the_reference():
+    r = Pix2Pix(Pix2PixConfig(g=UNetConfig(num_downs=5, ngf=4), d=PatchDConfig(ndf=4)), FACTS)
+    batch = {"a": torch.randn(2, 3, 32, 32), "b": torch.randn(2, 3, 32, 32).clamp(-1, 1)}
+    seen = []
+    r.nets["D"].register_forward_hook(lambda m, i, o: seen.append(i[0][:, 3:].clone()))
+    out = r.forward(batch, T0)
+    assert list(r.losses("d", batch, out, T0)) == ["fake", "real"]  # the order sets D's running statistics
+    assert torch.equal(seen[0], out["fake_b"].detach()) and torch.equal(seen[1], batch["b"])
+
+
 def test_channels_come_from_the_data():
     r = Pix2Pix(Pix2PixConfig(g=UNetConfig(num_downs=5, ngf=4)), DataFacts(1, 3, 0, 32, "paired"))
     assert r.nets["G"].model.model[0].in_channels == 1 and r.nets["D"].model[0].in_channels == 4

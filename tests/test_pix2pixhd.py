@@ -11,7 +11,15 @@ import torch.nn.functional as F
 from models.contract import DataFacts, Progress
 from models.layers import count_parameters, instance_edges, one_hot, receptive_field, semantic_input
 from models.losses import gan_loss
-from models.perceptual import LAYER_WEIGHTS, VGG19_CONV5_1_PARAMETERS, VGGLoss, WeightsError, load_vgg19, vgg19_features
+from models.perceptual import (
+    LAYER_WEIGHTS,
+    VGG19_CONV5_1_PARAMETERS,
+    VGGLoss,
+    WeightsError,
+    load_vgg19,
+    vgg19_features,
+    vgg_weight,
+)
 from models.pix2pixhd import (
     GlobalConfig,
     GlobalGenerator,
@@ -114,6 +122,14 @@ def _batch(n=2, size=64):
             "b": torch.rand(n, 3, size, size, generator=gen) * 2 - 1,
             "label": torch.randint(0, 8, (n, size, size), generator=gen),
             "instance": torch.randint(0, 3, (n, size, size), generator=gen)}  # fmt: skip
+
+
+def test_init_and_the_vgg_weight_as_the_reference():
+    convs = [m for m in _recipe().nets["G"].modules() if isinstance(m, torch.nn.Conv2d)]
+    assert all(c.bias.abs().max() > 0 for c in convs)  # weights_init leaves biases at PyTorch's default
+    assert all(abs(c.weight.std().item() - 0.02) < 0.01 for c in convs if c.weight.numel() > 1000)
+    assert vgg_weight(Pix2PixHDConfig(lambda_feat=3.0)) == 3.0  # the reference: VGG x lambda_feat
+    assert vgg_weight(Pix2PixHDConfig(lambda_feat=3.0, lambda_vgg=0.0)) == 0.0  # no_vgg_loss
 
 
 def test_losses_follow_the_reference_weights():

@@ -4,7 +4,6 @@ norm sit), the SPADE normalisation, losses and their weights, the step order, TT
 import pytest
 import torch
 import torch.nn.functional as F
-from torch.nn.utils import parametrize
 
 from metrics.ssim import latent_ms_ssim, ms_ssim
 from models import RECIPES
@@ -23,6 +22,7 @@ from models.spade import (
     SPADEGenerator,
     SpadeNLayerDiscriminator,
     SPADEResnetBlock,
+    _sn,
     kld,
 )
 from models.train import Engine
@@ -48,12 +48,12 @@ def test_encoder_and_discriminator_parameter_parity():
 def test_spectral_and_instance_norm_sit_where_the_reference_puts_them():
     D = SpadeNLayerDiscriminator(6, 8, 4)
     convs = [m for m in D.modules() if isinstance(m, torch.nn.Conv2d)]
-    assert [parametrize.is_parametrized(c, "weight") for c in convs] == [False, True, True, True, False]
+    assert [hasattr(c, "weight_orig") for c in convs] == [False, True, True, True, False]  # spectral norm
     assert [c.bias is None for c in convs] == [False, True, True, True, False]  # IN after: no bias
     assert sum(isinstance(m, torch.nn.InstanceNorm2d) for m in D.modules()) == 3
     block = SPADEResnetBlock(16, 8, label_nc=5, nhidden=4)
-    assert block.learned_shortcut and all(parametrize.is_parametrized(getattr(block, n), "weight")
-                                          for n in ("conv_0", "conv_1", "conv_s"))  # fmt: skip
+    assert block.learned_shortcut and all(hasattr(getattr(block, n), "weight_orig") for n in ("conv_0", "conv_1",
+                                                                                              "conv_s"))  # fmt: skip
     assert not SPADEResnetBlock(8, 8, label_nc=5, nhidden=4).learned_shortcut
     E = ConvEncoder(3, 4, 16, 8)
     assert len(E.layers) == 2 and E(torch.randn(2, 3, 40, 40))[0].shape == (2, 8)  # resized to 16: 16->8->4
@@ -116,9 +116,29 @@ def test_losses_hinge_averaged_over_scales_feature_matching_over_num_d_and_kl_su
     assert torch.allclose(gan_loss(torch.tensor([0.5, 2.0]), True, "hinge"), torch.tensor(0.25))
 
 
+def test_spectral_norm_iterates_as_the_reference_v_then_u():
+    conv = _sn(torch.nn.Conv2d(3, 5, 3))  # torch.nn.utils.spectral_norm, as SPADE's normalization.py
+    u0, w = conv.weight_u.clone(), conv.weight_orig.detach().flatten(1)
+    conv(torch.randn(1, 3, 8, 8))  # training mode: one power iteration
+    v = F.normalize(w.t() @ u0, dim=0)
+    u = F.normalize(w @ v, dim=0)
+    assert torch.allclose(conv.weight_v, v) and torch.allclose(conv.weight_u, u)
+    assert torch.allclose(conv.weight, w.view_as(conv.weight) / torch.dot(u, w @ v))
+
+
+def test_spectral_norm_state_survives_a_checkpoint_and_eval_is_deterministic():
+    a, b, batch = _recipe(), _recipe(), _batch()
+    a.forward(batch, Progress(0, 0, 1))  # moves u, v
+    for name in a.nets:
+        b.nets[name].load_state_dict(a.nets[name].state_dict())
+    ya, yb = (r.translate(batch, Progress(0, 0, 1))["fake_b"] for r in (a, b))
+    assert torch.equal(ya, yb)
+
+
 def test_ttur_and_step_order_as_the_code():
     cls = RECIPES["spade"]
     assert cls.defaults["train.phases"] == ("g", "d")
+    assert cls.defaults["train.opt.g.schedule"] == cls.defaults["train.opt.d.schedule"] == "constant"  # --niter_decay 0
     assert cls.defaults["train.opt.g.lr"] == 1e-4 and cls.defaults["train.opt.d.lr"] == 4e-4
     assert cls.defaults["train.opt.g.betas"] == cls.defaults["train.opt.d.betas"] == (0.0, 0.9)
 
