@@ -12,7 +12,8 @@ Each family runs in a process of its own (every reference has a top-level packag
 the top-level command starts one per family and prints the table. Without a checkout a family is skipped with
 the variable it needs. `--perturb` multiplies one loss weight of ganbench's config by 1 + 1e-5, and the
 check must then fail. Where the setup departs from each reference's defaults (widths, image size, pool size)
-is said per family in bench/parity_families.py; the machinery is bench/parity_core.py.
+is said per family in bench/parity_families.py; the machinery is bench/parity_core.py. `--speed` times each
+family's training step beside its reference's instead, at the reference widths (bench/parity_speed.py).
 """
 
 from __future__ import annotations
@@ -78,7 +79,14 @@ def table(results: list[dict], tol: float = TOL) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.parity", description=__doc__.splitlines()[0])
+    argv = sys.argv[1:] if argv is None else argv
+    if "--speed" in argv:  # the speed check beside the references: its own options (bench/parity_speed.py)
+        from bench import parity_speed
+
+        return parity_speed.main([a for a in argv if a != "--speed"])
+    ap = argparse.ArgumentParser(prog="python -m bench.parity", description=__doc__.splitlines()[0],
+                                 epilog="--speed: time each family beside its reference (python -m bench.parity "
+                                 "--speed --help)")  # fmt: skip
     ap.add_argument("--family", choices=FAMILIES, action="append", help="only these (default: all)")
     ap.add_argument("--steps", type=int, default=3, help="training steps compared (default 3)")
     ap.add_argument("--perturb", action="store_true", help=f"one loss weight x (1 + {PERTURB}): must fail")

@@ -67,3 +67,23 @@ def test_pix2pix_is_equal_to_the_reference_and_a_perturbed_loss_weight_is_caught
     assert parity.spawn("pix2pix", 2, False)["status"] == "pass"
     row = parity.spawn("pix2pix", 2, True)
     assert row["status"] == "FAIL" and row["rows"]["loss g/l1"] == pytest.approx(parity_core.PERTURB, rel=1e-3)
+
+
+def test_the_speed_summary_pairs_the_steps_of_each_rep_and_gives_the_spread_of_the_ratios(tmp_path):
+    from bench import parity_speed
+
+    times = {"theirs": [2.0, 4.0, 3.0, 2.0], "reference": [1.0, 2.0, 3.0, 4.0], "fast": [0.5, 1.0, 1.5, 2.0]}
+    s = parity_speed.summary(times)
+    assert s["median"] == {"theirs": 2.5, "reference": 2.5, "fast": 1.25}
+    r = s["ratio"]["reference"]  # per rep: 2, 2, 1, 0.5
+    assert (r["median"], r["min"], r["max"], r["best"]) == (1.5, 0.5, 2.0, 2.0)
+    assert (r["q25"], r["q75"]) == (0.875, 2.0)  # numpy's linear interpolation
+    assert s["ratio"]["fast"]["median"] == 3.0 and s["ratio"]["fast"]["best"] == 4.0
+    assert parity_speed.shapes("dcgan", [64, 256]) == [(64, 128)] and parity_speed.shapes("spade", [64, 256]) == [
+        (64, 1), (256, 1)]  # fmt: skip
+    row = {"family": "pix2pix", "size": 64, "batch": 1, "status": "ok", "reps": 4, "warmup": 1, "threads": 2,
+           "torch": "x", "cpu": "y"} | s  # fmt: skip
+    text = parity_speed.table([row], ["reference", "fast"])
+    assert "| pix2pix | 64 | 1 | 2.500 | 2.500 | 1.250 | 1.50 [0.88-2.00] (0.50-2.00) |" in text
+    parity_speed.write([row], tmp_path / "s.csv", ["reference", "fast"])
+    assert len((tmp_path / "s.csv").read_text().splitlines()) == 3
