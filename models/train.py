@@ -18,6 +18,7 @@ import math
 import random
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -118,6 +119,14 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); elsewhere autocast to bf16 is emulated."""
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # an older torch without the probes: assume the instructions are there
+        return True
+
+
 def to_device(batch: dict, device: torch.device, channels_last: bool = False) -> dict:
     out = {}
     for k, v in batch.items():
@@ -182,6 +191,10 @@ class Engine:
     def build(cls, recipe, cfg: TrainConfig) -> Engine:
         device = resolve_device(cfg.device)
         amp = cfg.amp if cfg.amp is not None else device.type == "cuda"
+        if amp and device.type == "cpu" and not native_bf16():
+            warnings.warn("train.amp on a CPU without native bf16 (no AVX512-BF16 or AMX): autocast is emulated and "
+                          "a step is 7-16x slower than fp32 here (python -m bench.parity --speed); the fastest CPU "
+                          "path is train.amp=False with train.fused_adam=True", stacklevel=2)  # fmt: skip
         channels_last = cfg.channels_last if cfg.channels_last is not None else device.type == "cuda"
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         rank, size = dist_world()
