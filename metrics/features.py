@@ -155,7 +155,7 @@ class FeatureDistances:
         return {"features": torch.cat(self.real) if self.real else torch.zeros(0)}
 
     def set_real_state(self, state: dict) -> None:
-        self.real, self.frozen_real = [state["features"]], True
+        self.real, self.frozen_real = [state["features"].cpu()], True  # the cache loads onto the eval device
 
     def merge(self, other: FeatureDistances) -> None:
         self.real += other.real

@@ -16,6 +16,7 @@ returns the local net). Deviation: none in the values (tests/test_modern_metrics
 
 from __future__ import annotations
 
+import copy
 from unittest import mock
 
 import torch
@@ -42,9 +43,11 @@ def dists_net(features: nn.Module) -> nn.Module:
     """torchmetrics' DISTS with `features` (VGG16's) as its backbone; alpha/beta from torchmetrics' file."""
     from torchmetrics.functional.image import dists
 
-    local = type("LocalVGG16", (), {"features": features})
+    local = type("LocalVGG16", (), {"features": copy.deepcopy(features)})  # its stages take the layers themselves
     with mock.patch.object(dists, "vgg16", lambda weights=None: local):
         net = dists.DISTSNetwork(load_weights=True)
+    if net.stage1[0] is not local.features[0]:  # a torchmetrics that builds its VGG16 elsewhere would download it
+        raise RuntimeError("this torchmetrics builds DISTS' VGG16 another way; ganbench cannot give it the local file")
     return net.eval().requires_grad_(False)
 
 

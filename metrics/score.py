@@ -116,6 +116,8 @@ def score(args) -> tuple[pd.DataFrame, pd.DataFrame]:
     outputs = {i: read_image(p, size, channels, args.resize, args.allow_lossy) for i, p in files.items()}
     labels = read_labels(Path(args.labels), ids, size) if args.labels else None
     seg = load_segmenter(Path(args.segmenter)) if args.segmenter else None
+    if sum(n in W.DINOV2_ARCH for n in given) > 1:
+        raise OutputsRefused("--weights: give one DINOv2 backbone for the dinov2 metric, not several")
     pretrained = [m for m, s in METRICS.items() if s.weights and any(n in given for n in s.weights)]
     names = list(args.metrics or [*DEFAULT, *(m for m in pretrained if m != "fid")])
     unknown = [m for m in names if m not in METRICS]
@@ -144,8 +146,13 @@ def score(args) -> tuple[pd.DataFrame, pd.DataFrame]:
         for spec, acc in accs.values():
             acc.update(*[batch[k] for k in spec.inputs])
     rows = []
-    for _, acc in accs.values():
-        values |= acc.compute()
+    for name, (_, acc) in list(accs.items()):
+        try:
+            values |= acc.compute()
+        except ValueError as e:  # e.g. PRDC or KD on too few items
+            print(f"[metrics] {name} left out: {e}")
+            del accs[name]
+            continue
         if hasattr(acc, "per_item"):
             positions, per = acc.per_item()
             for key, v in per.items():

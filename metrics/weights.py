@@ -22,6 +22,7 @@ and scoring with it later read it once. `sha256(path)` identifies the file in ru
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 from collections.abc import Callable
@@ -198,7 +199,7 @@ def given(ctx: EvalContext, name: str, metric: str) -> tuple[nn.Module, str]:
     if not path:
         raise WeightsNotGiven(f"{metric} needs --weights {name}=PATH ({NETS[name].files}; ganbench never downloads "
                               "weights)")  # fmt: skip
-    return load(name, path), sha256(path)
+    return copy.deepcopy(load(name, path)), sha256(path)  # a copy: evaluators move their nets between devices
 
 
 def one_of(ctx: EvalContext, names: tuple[str, ...], metric: str) -> str:

@@ -37,7 +37,6 @@ def _ctx(files, *names):
 
 @pytest.mark.parametrize("backbone, net", [("alex", "alexnet"), ("squeeze", "squeezenet"), ("vgg", "vgg16")])
 def test_lpips_equals_the_lpips_package_on_the_same_backbone(files, backbone, net, monkeypatch):
-    import copy
     from types import SimpleNamespace
 
     import lpips
@@ -45,8 +44,15 @@ def test_lpips_equals_the_lpips_package_on_the_same_backbone(files, backbone, ne
     fake, real = _images(4, 1), _images(4, 2)
     ours = METRICS[f"lpips_{backbone}"].make(_ctx(files, net))
     ours.update(fake, real)
-    features = copy.deepcopy(W.load(net, files[net]))  # the reference slices the same torchvision `features`
     arch = {"alexnet": "alexnet", "vgg16": "vgg16", "squeezenet": "squeezenet1_1"}[net]
+    state = torch.load(files[net], weights_only=True)  # torchvision's own loading, not ganbench's registry
+    if net == "vgg16":  # the test file holds VGG16's `features` alone
+        features = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"])
+        features.load_state_dict(state)
+    else:
+        model = getattr(torchvision.models, arch)(weights=None)
+        model.load_state_dict(state)
+        features = model.features
     monkeypatch.setattr(lpips.pretrained_networks.tv, arch, lambda **kw: SimpleNamespace(features=features))
     ref = lpips.LPIPS(net=backbone, verbose=False)  # its own v0.1 linear heads
     with torch.no_grad():
@@ -294,3 +300,14 @@ def test_score_folders_with_a_pretrained_metric(files, tmp_path, capsys):
     assert (per_item.metric == "lpips_alex").sum() == 6 and "ssim" in summary.index
     assert f"[alexnet sha256:{W.sha256(files['alexnet'])}]" in summary.loc["lpips_alex", "protocol"]
     assert summary.loc["lpips_alex", "low"] < summary.loc["lpips_alex", "value"] < summary.loc["lpips_alex", "high"]
+
+
+def test_pairs_metrics_of_pretrained_nets_are_skipped_on_an_unpaired_test_split(files, capsys):
+    from studies.runner.execute import make_metrics
+    from studies.spec import RunSpec
+
+    spec = RunSpec(metrics=("lpips_alex", "dinov2", "swd"))
+    ctx = _ctx(files, "alexnet", "dinov2_vits14")
+    assert set(make_metrics(spec, ctx, unpaired=True)) == {"dinov2", "swd"}  # distributions need no pairs
+    assert "lpips_alex needs paired test data; this test split is unpaired" in capsys.readouterr().out
+    assert set(make_metrics(spec, ctx)) == {"lpips_alex", "dinov2", "swd"}

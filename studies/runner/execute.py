@@ -89,9 +89,17 @@ def git_commit() -> str:
 _SAID: set[str] = set()  # each "skipping" line once per process, not once per run
 
 
-def make_metrics(spec: RunSpec, ctx: EvalContext) -> dict:
+def make_metrics(spec: RunSpec, ctx: EvalContext, unpaired: bool = False) -> dict:
+    """{name: (spec, accumulator)} of the run's metrics that can run here; each skipped one is said once. On an
+    unpaired test split a pretrained-net metric that needs pairs (LPIPS, DISTS: added by --weights) is skipped."""
     out = {}
     for name in spec.metrics:
+        if unpaired and METRICS[name].paired and METRICS[name].weights:
+            message = f"{name} needs paired test data; this test split is unpaired"
+            if message not in _SAID:
+                _SAID.add(message)
+                print(f"[metrics] skipping {message}")
+            continue
         try:
             out[name] = (METRICS[name], METRICS[name].make(ctx))
         except MetricUnavailable as e:
@@ -110,7 +118,8 @@ def make_evaluator(spec: RunSpec, test_set, builds: Builds, device: torch.device
         inception_weights=Path(spec.eval.inception_weights) if spec.eval.inception_weights else None,
         weights=dict(spec.eval.weights),
     )
-    return Evaluator(test_set, make_metrics(spec, ctx), device, spec.eval.batch_size, spec.train.seed,
+    unpaired = getattr(test_set, "view", "paired") == "unpaired"
+    return Evaluator(test_set, make_metrics(spec, ctx, unpaired), device, spec.eval.batch_size, spec.train.seed,
                      cache_dir=builds.cache_dir)  # fmt: skip
 
 
@@ -157,7 +166,7 @@ def preflight(study_name: str, runs: list, out: Path, restart: bool, builds: Bui
             unknown = [m for m in spec.metrics if m not in METRICS]
             if unknown:
                 raise PreflightError(f"unknown metric(s) {unknown}; known: {', '.join(METRICS)}")
-            need_pairs = [m for m in spec.metrics if METRICS[m].paired]
+            need_pairs = [m for m in spec.metrics if METRICS[m].paired and not METRICS[m].weights]  # those: skipped
             if test_set.view == "unpaired" and need_pairs:
                 ok = [m for m in spec.metrics if not METRICS[m].paired]
                 raise PreflightError(f"metric(s) {need_pairs} compare each output with its own target, but "
@@ -251,8 +260,10 @@ def rescore_one(study_name: str, run_id: str, out: Path, builds: Builds, scoring
         spec = dataclasses.replace(
             spec,
             metrics=tuple(dict.fromkeys((*spec.metrics, *scoring.metrics))),
-            eval=dataclasses.replace(
-                spec.eval, weights=dict(scoring.eval.weights), inception_weights=scoring.eval.inception_weights
+            eval=dataclasses.replace(  # the run's own files, and the command's where it names them
+                spec.eval,
+                weights={**spec.eval.weights, **scoring.eval.weights},
+                inception_weights=scoring.eval.inception_weights or spec.eval.inception_weights,
             ),
         )
     evaluator = make_evaluator(spec, loaded.test_set, builds, device)
