@@ -31,7 +31,9 @@ def lpips_net(backbone: str, features: nn.Module) -> nn.Module:
     """torchmetrics' LPIPS v0.1 with `features` (a torchvision classifier's `features`) as its backbone."""
     from torchmetrics.functional.image.lpips import _NoTrainLpips
 
-    net = _NoTrainLpips(pretrained=True, net=backbone, pnet_rand=True)  # random backbone, shipped linear heads
+    # pretrained=True: the v0.1 linear heads shipped inside torchmetrics (a local file); pnet_rand=True: the backbone
+    # is built without weights (no torchvision download) and filled from `features` below
+    net = _NoTrainLpips(pretrained=True, net=backbone, pnet_rand=True)
     slices = [m for m in net.net.modules() if isinstance(m, nn.Sequential)]  # alex/vgg: slice1..5; squeeze: 7
     for part in slices:  # each slice's layers are named by their index in `features`
         for index, layer in part.named_children():

@@ -6,27 +6,24 @@ Park et al. 2019 (SPADE, arXiv:1903.07291) models/networks/architecture.py and l
 relu2_1, relu3_1, relu4_1 and relu5_1; the loss is sum_i w_i * L1(f_i(fake), f_i(real).detach()) with
 w = (1/32, 1/16, 1/8, 1/4, 1). As both references, images go in on their [-1, 1] scale, without ImageNet
 normalisation. The network is built by torchvision (`vgg.make_layers` with the VGG19 configuration); its
-weights come only from `path` (torchvision's `vgg19-*.pth`, the whole model or its `features` alone), loaded
-with weights_only=True; `sha256` identifies the file in runs.csv.
+weights come only from `path` (torchvision's `vgg19-*.pth`, the whole model or its `features` alone), checked and
+loaded by metrics/weights.py's registry (weights_only=True); its `sha256` identifies the file in runs.csv.
 """
 
 from __future__ import annotations
 
-import hashlib
+import copy
 from pathlib import Path
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.models import vgg as tv_vgg
 
+from metrics.weights import load
+
 SLICES = (2, 7, 12, 21, 30)  # ends of the five slices in vgg19.features: relu1_1 ... relu5_1
 LAYER_WEIGHTS = (1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0)
 VGG19_CONV5_1_PARAMETERS = 12_944_960
-
-
-class WeightsError(ValueError):
-    """A weight file is missing, unreadable or does not hold the network's tensors; the message names it."""
 
 
 def vgg19_features() -> nn.Sequential:
@@ -34,37 +31,10 @@ def vgg19_features() -> nn.Sequential:
     return tv_vgg.make_layers(tv_vgg.cfgs["E"], batch_norm=False)[: SLICES[-1]]
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def load_vgg19(path: str | Path) -> nn.Sequential:
-    """The features net with the weights of `path`; WeightsError names the file and what is wrong with it."""
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"{path}: VGG19 weight file not found (ganbench never downloads weights)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - pickle, zip and format errors all mean "not a weight file"
-        raise WeightsError(f"{path}: not a readable PyTorch weight file ({type(e).__name__}: {e})") from None
-    if not isinstance(state, dict):
-        raise WeightsError(f"{path}: holds a {type(state).__name__}, not a state dict")
-    net = vgg19_features()
-    prefix = "features." if any(k.startswith("features.") for k in state) else ""
-    wanted = {k: f"{prefix}{k}" for k in net.state_dict()}
-    missing = [src for src in wanted.values() if src not in state]
-    if missing:
-        raise WeightsError(f"{path}: not VGG19 weights (missing {', '.join(missing[:3])}"
-                           f"{' ...' if len(missing) > 3 else ''})")  # fmt: skip
-    try:
-        net.load_state_dict({k: state[src] for k, src in wanted.items()})
-    except RuntimeError as e:
-        raise WeightsError(f"{path}: VGG19 tensors of the wrong shape ({str(e).splitlines()[-1].strip()})") from None
-    return net
+    """The features net (through relu5_1) with the weights of `path`, read through metrics/weights.py's registry
+    (a copy of its cached net); WeightsError names the file and what is wrong with it."""
+    return copy.deepcopy(load("vgg19", path))
 
 
 class VGGLoss(nn.Module):

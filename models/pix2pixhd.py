@@ -32,10 +32,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from metrics.weights import sha256
 from models.contract import DataFacts, Progress
 from models.layers import init_weights, receptive_field, requires_grad, semantic_channels, semantic_input
 from models.losses import feature_matching, gan_loss
-from models.perceptual import sha256, vgg_term, vgg_weight, vgg_weights
+from models.perceptual import vgg_term, vgg_weight, vgg_weights
 
 
 @dataclass(frozen=True)

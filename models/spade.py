@@ -36,10 +36,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import spectral_norm
 
+from metrics.weights import sha256
 from models.contract import DataFacts, Progress
 from models.layers import requires_grad, semantic_channels, semantic_input
 from models.losses import feature_matching, gan_loss
-from models.perceptual import sha256, vgg_term, vgg_weights
+from models.perceptual import vgg_term, vgg_weights
 from models.pix2pixhd import MultiscaleDiscriminator
 
 UP_LAYERS = {"normal": 5, "more": 6, "most": 7}

@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from metrics.weights import WeightsError, sha256
 from models.contract import DataFacts, Progress
 from models.layers import count_parameters, instance_edges, one_hot, receptive_field, semantic_input
 from models.losses import gan_loss
@@ -15,7 +16,6 @@ from models.perceptual import (
     LAYER_WEIGHTS,
     VGG19_CONV5_1_PARAMETERS,
     VGGLoss,
-    WeightsError,
     load_vgg19,
     vgg19_features,
     vgg_weight,
@@ -233,8 +233,6 @@ def test_runs_needing_vgg_weights_are_skipped_with_a_message_and_run_with_them(t
     torch.save({f"features.{k}": v for k, v in vgg19_features().state_dict().items()}, tmp_path / "vgg19.pth")
     assert runner.main([*args, "--weights", f"vgg19={tmp_path / 'vgg19.pth'}"]) == 0
     runs = pd.read_csv(out / "labels2photo_generators" / "runs.csv").set_index("run_id")
-    from models.perceptual import sha256
-
     assert runs.loc["pix2pixHD + VGG-s0", "vgg19_sha256"] == sha256(tmp_path / "vgg19.pth")
     assert runs.loc["pix2pixHD + VGG-s0", "status"] == "done"
     losses = pd.read_csv(out / "labels2photo_generators" / "pix2pixHD + VGG-s0" / "losses.csv")
