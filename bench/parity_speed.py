@@ -6,14 +6,23 @@ and training step are built from its checkout at the reference widths (bench/par
 full=True: pix2pix U-Net ngf 64 with log2(size) downsamplings; CycleGAN resnet_9blocks; pix2pixHD global G ngf 64;
 SPADE ngf 64; DCGAN nz 100, ngf = ndf = 64) in float32, beside ganbench's matching recipe once per ganbench path
 (bench/bench_models.py PATHS: "reference" = fp32, contiguous, plain Adam; "fast" = bf16 autocast, channels_last,
-fused Adam; "fast+compile" on request), each stepped by the loop's Engine.step with the batch put in the path's
-memory format as the loop does. All start from the reference's weights (transplanted) and get the same batch each
+fused Adam; "fused", "fused+cl" = fp32 with fused Adam, contiguous or channels_last, the fast paths of a CPU without
+native bf16; "fast+compile"), each stepped by the loop's Engine.step with the batch put in the path's memory format
+as the loop does. All start from the reference's weights (transplanted) and get the same batch each
 rep and the same random draws (seeded before each step). Reps are interleaved (reference, ours on each path,
 reference, ...) after warm-up reps that are not counted; each step is timed alone with time.perf_counter. Reported
 per implementation: the median seconds per step; per ganbench path: the ratio reference / ours of the two steps of
 each rep, its median, quartiles and range over the reps, and the best ratio (the reference's fastest step over
 ours). Batch 1 at 64 and 256 px; DCGAN at 64 px, batch 128 (its script's default). Threads: --threads N per
 process (torch.set_num_threads, OMP_NUM_THREADS).
+
+The floor: after the timed reps, one more step of each side runs under torch.utils.flop_counter.FlopCounterMode
+(the FLOPs of convolutions and matrix products, forward and backward; element-wise work is not counted), and the
+process measures this CPU's float32 peak as the best of five 2048 x 2048 matrix products on the same threads
+(`peak_gflops`: oneDNN's 3x3 convolutions reach the same rate here). FLOPs / peak is the fastest a step could run
+if every counted FLOP ran at that peak and nothing else took time; the table gives each side's share of the peak
+and the share that a 1.5x ratio would need (1.5 x our GFLOP / (peak x theirs' median)): above ~70% (what oneDNN
+sustains on a whole step here) a ratio of 1.5 cannot be had without doing less arithmetic.
 
 Deviations from the references' training runs: CPU only (the references' CUDA calls are kept off as in the parity
 check); square images (Cityscapes is 2:1); random VGG19 weights on both sides; label maps of 35 classes in 8 px
@@ -29,6 +38,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import platform
 import statistics
@@ -38,14 +48,16 @@ import time
 from pathlib import Path
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from bench import parity_families
-from bench.bench_models import PATHS  # reference, fast, fast+compile
+from bench.bench_models import PATHS  # reference, fast, fused, fused+cl, fast+compile
 from bench.parity_core import ENV, FAMILIES, Peer, checkout, seed
 from models.contract import Progress
 from models.train import to_device
 
 THEIRS = "theirs"  # the reference implementation's key in the timings
+TARGET = 1.5  # the issue's ratio (issue 27, item 4)
 SIZES = (64, 256)
 BATCH = {"dcgan": 128}  # otherwise 1
 ONLY_SIZE = {"dcgan": 64}  # the DCGAN example's nets are built for 64 px
@@ -110,8 +122,38 @@ def time_family(family: str, size: int, bs: int, reps: int, warmup: int, paths: 
             step(batch) if name == THEIRS else step(batch, k)
             if k >= warmup:
                 times[name].append(time.perf_counter() - t)
+    gflop = {}
+    for name in (THEIRS, paths[0]):  # the arithmetic is the same on every ganbench path
+        k = warmup + reps
+        seed(k)
+        with FlopCounterMode(display=False) as count:
+            steps[name](s.batch(k)) if name == THEIRS else steps[name](s.batch(k), k)
+        gflop["theirs" if name == THEIRS else "ours"] = count.get_total_flops() / 1e9
     return row | {"status": "ok", "commit": peer.commit, "params": _params(s, recipe), "seconds": round(
-        time.perf_counter() - t0, 1), "times": times} | summary(times)  # fmt: skip
+        time.perf_counter() - t0, 1), "times": times, "gflop": gflop, "peak_gflops": peak_gflops()} | summary(
+        times)  # fmt: skip
+
+
+def peak_gflops(n: int = 2048, reps: int = 5) -> float:
+    """This CPU's float32 rate on the current threads: the best of `reps` n x n matrix products, in GFLOP/s."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b  # warm-up
+    best = math.inf
+    for _ in range(reps):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best / 1e9
+
+
+def peak_shares(r: dict, paths: list[str]) -> dict:
+    """Shares of the CPU's peak: each side's (counted GFLOP / (peak x median s/step)), and what a 1.5x ratio needs
+    (1.5 x our GFLOP / (peak x theirs' median)); None without counts (rows of an older campaign)."""
+    if "gflop" not in r:
+        return {}
+    m, g, peak = r["median"], r["gflop"], r["peak_gflops"]
+    return {THEIRS: g["theirs"] / (peak * m[THEIRS]), **{p: g["ours"] / (peak * m[p]) for p in paths},
+            "needed": TARGET * g["ours"] / (peak * m[THEIRS])}  # fmt: skip
 
 
 def _params(s, recipe) -> dict:
@@ -149,21 +191,31 @@ def table(rows: list[dict], paths: list[str]) -> str:
     """Markdown: seconds per step (medians) and, per ganbench path, theirs / ours: median [quartiles] (range) of the
     per-rep ratios, and the best ratio (fastest step over fastest step). Above 1: ganbench is faster."""
     head = ["family", "size", "batch", "theirs s/step", *(f"ours {p} s/step" for p in paths),
-            *(f"theirs/ours {p}: median [IQR] (min-max)" for p in paths), *(f"best {p}" for p in paths)]  # fmt: skip
+            *(f"theirs/ours {p}: median [IQR] (min-max)" for p in paths), *(f"best {p}" for p in paths),
+            "GFLOP/step theirs / ours", "% of peak: theirs / " + " / ".join(paths), f"{TARGET}x needs"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         if r.get("status") != "ok":
             lines.append(f"| {r['family']} | {r.get('size', '')} | {r.get('batch', '')} | {r['status']}: "
                          f"{r.get('reason', '')} |" + " |" * (len(head) - 4))  # fmt: skip
             continue
-        m, q = r["median"], r["ratio"]
+        m, q, share = r["median"], r["ratio"], peak_shares(r, paths)
+        floor = [""] * 3
+        if share:
+            floor = [
+                f"{r['gflop']['theirs']:.1f} / {r['gflop']['ours']:.1f}",
+                " / ".join(f"{share[k]:.0%}" for k in (THEIRS, *paths)),
+                f"{share['needed']:.0%}",
+            ]
         cells = [r["family"], r["size"], r["batch"], f"{m[THEIRS]:.3f}", *(f"{m[p]:.3f}" for p in paths),
-                 *(_ratio(q[p]) for p in paths), *(f"{q[p]['best']:.2f}" for p in paths)]  # fmt: skip
+                 *(_ratio(q[p]) for p in paths), *(f"{q[p]['best']:.2f}" for p in paths), *floor]  # fmt: skip
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     ok = [r for r in rows if r.get("status") == "ok"]
     if ok:
+        peak = [r["peak_gflops"] for r in ok if "peak_gflops" in r]
         lines += ["", f"{ok[0]['reps']} reps after {ok[0]['warmup']} warm-up, {ok[0]['threads']} threads, "
-                      f"torch {ok[0]['torch']}, {ok[0]['cpu']}"]  # fmt: skip
+                      f"torch {ok[0]['torch']}, {ok[0]['cpu']}" + (f"; float32 peak {min(peak):.0f}-{max(peak):.0f} "
+                      "GFLOP/s (2048^2 matrix product, per process)" if peak else "")]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -175,14 +227,17 @@ def write(rows: list[dict], path: Path, paths: list[str]) -> None:
     with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["family", "size", "batch", "threads", "reps", "path", "theirs_s", "ours_s", "ratio_median",
-                    "ratio_q25", "ratio_q75", "ratio_min", "ratio_max", "ratio_best", "status"])  # fmt: skip
+                    "ratio_q25", "ratio_q75", "ratio_min", "ratio_max", "ratio_best", "gflop_theirs", "gflop_ours",
+                    "peak_gflops", "peak_share_theirs", "peak_share_ours", "peak_share_needed", "status"])  # fmt: skip
         for r in rows:
             for p in paths if r.get("status") == "ok" else [""]:
                 q = r["ratio"][p] if p else {}
+                share, g = (peak_shares(r, paths), r.get("gflop", {})) if p else ({}, {})
                 w.writerow([r["family"], r.get("size"), r.get("batch"), r.get("threads"), r.get("reps"), p,
                             r["median"][THEIRS] if p else "", r["median"][p] if p else "",
                             *(q.get(k, "") for k in ("median", "q25", "q75", "min", "max", "best")),
-                            r["status"]])  # fmt: skip
+                            g.get("theirs", ""), g.get("ours", ""), r.get("peak_gflops", "") if p else "",
+                            share.get(THEIRS, ""), share.get(p, ""), share.get("needed", ""), r["status"]])  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -127,3 +127,69 @@ def semantic_channels(facts, instance_edges: bool) -> tuple[bool, int]:
     """(edges on?, input channels) of pix2pixHD / SPADE's semantic input for this data (see semantic_input)."""
     edges = bool(instance_edges and facts.instances and facts.n_classes > 0)
     return edges, facts.n_classes + edges if facts.n_classes else facts.channels_a
+
+
+class _Sigma(torch.autograd.Function):
+    """sigma = u . (W v) from the power iteration's last W v (u, v constants, as torch.nn.utils.spectral_norm
+    treats them); its gradient for W is torch's: the outer product (g u) v^T, as mv's backward computes it."""
+
+    @staticmethod
+    def forward(ctx, w_mat, u, v, wv):
+        ctx.save_for_backward(u, v)
+        return torch.dot(u, wv)
+
+    @staticmethod
+    def backward(ctx, g):
+        u, v = ctx.saved_tensors
+        return torch.outer(g * u, v), None, None, None
+
+
+class SNConv2d(nn.Conv2d):
+    """A conv under spectral norm as torch.nn.utils.spectral_norm computes it (Miyato et al. 2018; the hook SPADE's
+    normalization.py applies): `weight_orig`, unit vectors `weight_u` / `weight_v` (buffers), one power iteration
+    per training forward, v = normalize(W^T u) then u = normalize(W v), in place; sigma = u . W v; eval: no iteration.
+    Same tensors and state_dict keys as torch's hook, and the same sigma bit for bit (the last W v of the iteration
+    is reused instead of computed again). Deviation, for speed: conv(x, W / sigma) is computed as conv(x, W) / sigma
+    (+ bias) where the conv's output is smaller than its weight (SPADE's wide convs at low resolution: 9.4 M weights
+    on 4x4 maps), which drops several full passes over the weight per forward and backward; equal in exact
+    arithmetic, float rounding aside. Build with `spectral_norm(conv)`."""
+
+    eps = 1e-12
+
+    @property
+    def weight(self) -> torch.Tensor:  # W / sigma as of the current u, v (no iteration), as torch's `module.weight`
+        w = self.weight_orig
+        return w / torch.dot(self.weight_u, torch.mv(w.flatten(1), self.weight_v))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight_orig
+        w_mat = w.flatten(1)
+        if self.training:
+            with torch.no_grad():
+                v = nn.functional.normalize(torch.mv(w_mat.t(), self.weight_u), dim=0, eps=self.eps, out=self.weight_v)
+                wv = torch.mv(w_mat, v)
+                u = nn.functional.normalize(wv, dim=0, eps=self.eps, out=self.weight_u)
+            sigma = _Sigma.apply(w_mat, u.clone(), v.clone(), wv)
+        else:
+            sigma = torch.dot(self.weight_u, torch.mv(w_mat, self.weight_v))
+        out_numel = x.numel() // x.shape[1] * self.out_channels // (self.stride[0] * self.stride[1])
+        if w.numel() <= out_numel:
+            return self._conv_forward(x, w / sigma, self.bias)
+        y = self._conv_forward(x, w, None) / sigma
+        return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
+
+
+def spectral_norm(conv: nn.Conv2d) -> SNConv2d:
+    """`conv` under spectral norm (SNConv2d), in place: its weight becomes `weight_orig`, and unit `weight_u`,
+    `weight_v` are drawn from N(0, 1) in that order, as torch.nn.utils.spectral_norm draws them."""
+    if type(conv) is not nn.Conv2d:
+        raise TypeError(f"spectral_norm takes an nn.Conv2d, got {type(conv).__name__}")
+    w = conv._parameters.pop("weight")
+    with torch.no_grad():
+        u = nn.functional.normalize(w.new_empty(w.shape[0]).normal_(0, 1), dim=0, eps=SNConv2d.eps)
+        v = nn.functional.normalize(w.new_empty(w[0].numel()).normal_(0, 1), dim=0, eps=SNConv2d.eps)
+    conv.__class__ = SNConv2d
+    conv.register_parameter("weight_orig", w)
+    conv.register_buffer("weight_u", u)
+    conv.register_buffer("weight_v", v)
+    return conv

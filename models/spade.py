@@ -16,7 +16,7 @@ the D step, the D step on a fresh fake from the updated G (with a fresh z); TTUR
 G 1e-4, D 4e-4 (the paper says beta2 0.999: the protocol string names the code's), at a constant learning rate:
 the code's default (--niter 50 --niter_decay 0; its README and scripts give no Cityscapes command, so the
 code's default is the one the reference states), not the loop's linear decay; `train.opt.*.schedule=linear`
-gives pix2pixHD's. Spectral norm is the reference's torch.nn.utils.spectral_norm (see `_sn`), so `python -m
+gives pix2pixHD's. Spectral norm iterates as the reference's torch.nn.utils.spectral_norm (see `_sn`), so `python -m
 bench.parity` finds this recipe equal to the reference in float64 without neutralising it (docs/parity.md).
 Deviations: the batch norm is single-process (SyncBatchNorm under torchrun, models/distributed.py); the
 encoder's input size `e.size` (256 in the reference, which breaks below 256 px) sets its depth, log2(size / 4)
@@ -34,11 +34,10 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils import spectral_norm
 
 from metrics.weights import sha256
 from models.contract import DataFacts, Progress
-from models.layers import requires_grad, semantic_channels, semantic_input
+from models.layers import requires_grad, semantic_channels, semantic_input, spectral_norm
 from models.losses import feature_matching, gan_loss
 from models.perceptual import vgg_term, vgg_weights
 from models.pix2pixhd import MultiscaleDiscriminator
@@ -82,9 +81,10 @@ class SPADEConfig:
     n_latents: int = 4  # VAE: outputs per label map for the diversity metric
 
 
-def _sn(conv: nn.Module) -> nn.Module:
-    """The reference's spectral norm, torch.nn.utils.spectral_norm (a forward pre-hook; one power iteration per
-    training forward, v = W^T u then u = W v, from random unit u and v), not the parametrization
+def _sn(conv: nn.Conv2d) -> nn.Module:
+    """The reference's spectral norm, torch.nn.utils.spectral_norm's iteration (one power iteration per training
+    forward, v = W^T u then u = W v, from random unit u and v) in models/layers.py SNConv2d, which divides the conv's
+    output by sigma where that is cheaper than dividing the weight; not the parametrization
     (torch.nn.utils.parametrizations.spectral_norm: u first, then v, after 15 iterations at construction), whose
     sigma differs from the reference's by a median 2.7% at the first forward. The raw weight is `weight_orig`."""
     return spectral_norm(conv)

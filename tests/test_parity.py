@@ -87,3 +87,10 @@ def test_the_speed_summary_pairs_the_steps_of_each_rep_and_gives_the_spread_of_t
     assert "| pix2pix | 64 | 1 | 2.500 | 2.500 | 1.250 | 1.50 [0.88-2.00] (0.50-2.00) |" in text
     parity_speed.write([row], tmp_path / "s.csv", ["reference", "fast"])
     assert len((tmp_path / "s.csv").read_text().splitlines()) == 3
+    # the floor: 100 GFLOP per step at 50 GFLOP/s is 2 s; theirs' median 2.5 s is 80% of the peak, ours 80% / 160%,
+    # and 1.5x would need ours at 1.5 x 100 / (50 x 2.5) = 120% of the peak
+    row |= {"gflop": {"theirs": 100.0, "ours": 100.0}, "peak_gflops": 50.0}
+    assert parity_speed.peak_shares(row, ["reference", "fast"]) == pytest.approx(
+        {"theirs": 0.8, "reference": 0.8, "fast": 1.6, "needed": 1.2})  # fmt: skip
+    assert "| 100.0 / 100.0 | 80% / 80% / 160% | 120% |" in parity_speed.table([row], ["reference", "fast"])
+    assert 0 < parity_speed.peak_gflops(n=256, reps=2) < 1e5

@@ -117,13 +117,41 @@ def test_losses_hinge_averaged_over_scales_feature_matching_over_num_d_and_kl_su
 
 
 def test_spectral_norm_iterates_as_the_reference_v_then_u():
-    conv = _sn(torch.nn.Conv2d(3, 5, 3))  # torch.nn.utils.spectral_norm, as SPADE's normalization.py
+    conv = _sn(torch.nn.Conv2d(3, 5, 3))  # as torch.nn.utils.spectral_norm, which SPADE's normalization.py applies
     u0, w = conv.weight_u.clone(), conv.weight_orig.detach().flatten(1)
     conv(torch.randn(1, 3, 8, 8))  # training mode: one power iteration
     v = F.normalize(w.t() @ u0, dim=0)
     u = F.normalize(w @ v, dim=0)
     assert torch.allclose(conv.weight_v, v) and torch.allclose(conv.weight_u, u)
     assert torch.allclose(conv.weight, w.view_as(conv.weight) / torch.dot(u, w @ v))
+
+
+@pytest.mark.parametrize("cin,cout,k,stride,bias,px", [(3, 5, 3, 1, True, 8), (64, 64, 3, 1, True, 2),
+                                                       (32, 64, 4, 2, False, 4), (16, 8, 1, 1, False, 16)])  # fmt: skip
+def test_spectral_norm_computes_torchs_hook_in_float64(cin, cout, k, stride, bias, px):
+    """Against torch.nn.utils.spectral_norm itself, on both of SNConv2d's branches (the weight divided by sigma where
+    the output is larger, the output divided where the weight is: the 2 px and 4 px cases): the same draws, state
+    keys, u and v bit for bit, outputs and gradients to float64 rounding, through two forwards then one backward
+    (D(real) and D(fake) in one loss), then in eval mode."""
+    torch.manual_seed(1)
+    ref = torch.nn.utils.spectral_norm(torch.nn.Conv2d(cin, cout, k, stride, 1, bias=bias)).double()
+    torch.manual_seed(1)
+    ours = _sn(torch.nn.Conv2d(cin, cout, k, stride, 1, bias=bias)).double()
+    assert ours.state_dict().keys() == ref.state_dict().keys()
+    assert all(torch.equal(a, b) for a, b in zip(ours.state_dict().values(), ref.state_dict().values()))
+    x1, x2 = torch.randn(2, 2, cin, px, px, dtype=torch.float64)
+    for net in (ref, ours):
+        (net(x1).square().sum() + net(x2).mean()).backward()
+    assert torch.equal(ours.weight_u, ref.weight_u) and torch.equal(ours.weight_v, ref.weight_v)
+
+    def close(a, b):  # relative to the largest entry: float64 rounding is ~1e-15 of it
+        return (a - b).abs().max() <= 1e-12 * b.abs().max() and b.abs().max() > 0
+
+    assert all(close(a.grad, b.grad) for a, b in zip(ours.parameters(), ref.parameters(), strict=True))
+    ours.eval(), ref.eval()
+    assert close(ours(x1), ref(x1)) and close(ours.weight, ref.weight)
+    with pytest.raises(TypeError, match="nn.Conv2d"):
+        _sn(torch.nn.Linear(3, 3))
 
 
 def test_spectral_norm_state_survives_a_checkpoint_and_eval_is_deterministic():
