@@ -23,6 +23,7 @@ PATHS = {
     # the fast path of a CPU without native bf16 (no avx512_bf16 / AMX: autocast is emulated there, 7-16x slower)
     "fused": {"amp": False, "channels_last": False, "fused_adam": True},
     "fused+cl": {"amp": False, "channels_last": True, "fused_adam": True},  # the same in channels_last (DCGAN's best)
+    "tuned": {"amp": False, "channels_last": False, "fused_adam": True, "conv_autotune": True},  # + oneDNN or not
     "fast+compile": {"amp": True, "channels_last": True, "fused_adam": True, "compile": True},
 }
 RECIPES = {

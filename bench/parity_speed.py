@@ -7,13 +7,14 @@ full=True: pix2pix U-Net ngf 64 with log2(size) downsamplings; CycleGAN resnet_9
 SPADE ngf 64; DCGAN nz 100, ngf = ndf = 64) in float32, beside ganbench's matching recipe once per ganbench path
 (bench/bench_models.py PATHS: "reference" = fp32, contiguous, plain Adam; "fast" = bf16 autocast, channels_last,
 fused Adam; "fused", "fused+cl" = fp32 with fused Adam, contiguous or channels_last, the fast paths of a CPU without
-native bf16; "fast+compile"), each stepped by the loop's Engine.step with the batch put in the path's memory format
-as the loop does. All start from the reference's weights (transplanted) and get the same batch each
-rep and the same random draws (seeded before each step). Reps are interleaved (reference, ours on each path,
-reference, ...) after warm-up reps that are not counted; each step is timed alone with time.perf_counter. Reported
-per implementation: the median seconds per step; per ganbench path: the ratio reference / ours of the two steps of
-each rep, its median, quartiles and range over the reps, and the best ratio (the reference's fastest step over
-ours). Batch 1 at 64 and 256 px; DCGAN at 64 px, batch 128 (its script's default). Threads: --threads N per
+native bf16; "tuned" = "fused" with train.conv_autotune (per convolution shape oneDNN's kernels or torch's, timed at
+its first call, models/convtune.py); "fast+compile"), each stepped by the loop's Engine.step with the batch put in
+the path's memory format as the loop does. All start from the reference's weights (transplanted) and get the same
+batch each rep and the same random draws (seeded before each step). Reps are interleaved (reference, ours on each
+path, reference, ...) after warm-up reps that are not counted; each step is timed alone with time.perf_counter.
+Reported per implementation: the median seconds per step; per ganbench path: the ratio reference / ours of the two
+steps of each rep, its median, quartiles and range over the reps, and the best ratio (the reference's fastest step
+over ours). Batch 1 at 64 and 256 px; DCGAN at 64 px, batch 128 (its script's default). Threads: --threads N per
 process (torch.set_num_threads, OMP_NUM_THREADS).
 
 The floor: after the timed reps, one more step of each side runs under torch.utils.flop_counter.FlopCounterMode
@@ -51,7 +52,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from bench import parity_families
-from bench.bench_models import PATHS  # reference, fast, fused, fused+cl, fast+compile
+from bench.bench_models import PATHS  # reference, fast, fused, fused+cl, tuned, fast+compile
 from bench.parity_core import ENV, FAMILIES, Peer, checkout, seed
 from models.contract import Progress
 from models.train import to_device

@@ -20,7 +20,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -32,6 +32,7 @@ from torch.utils.data import Dataset
 
 from models import checkpoint as ckpt
 from models.contract import Progress
+from models.convtune import ConvAutotune
 from models.distributed import average_gradients, average_values, shard, sync_batchnorm
 from models.distributed import world as dist_world
 from models.layers import requires_grad
@@ -87,6 +88,7 @@ class TrainConfig:
     channels_last: bool | None = None  # None = on for CUDA only
     fused_adam: bool = False  # fast path: one fused kernel per Adam step, same maths
     compile: bool = False  # fast path: torch.compile every net (in place); first steps pay compile time
+    conv_autotune: bool = False  # CPU: per conv shape the faster of oneDNN and torch's kernels (models/convtune.py)
     log_every: int = 10  # images between rows of losses.csv (the first and last iteration always log)
     sample_every: int = 0  # images between sample grids (0 = only at the end)
     ckpt_every: int = 500  # images between checkpoints (and always at the end)
@@ -186,6 +188,7 @@ class Engine:
     noise: list[float] = field(default_factory=lambda: [0.0])  # instance-noise std of this iteration
     rank: int = 0  # torchrun: this process's rank and the world size (models/distributed.py)
     size: int = 1
+    tuner: ConvAutotune | None = None  # train.conv_autotune on a CPU: held over each step, its choices kept
 
     @classmethod
     def build(cls, recipe, cfg: TrainConfig) -> Engine:
@@ -222,7 +225,8 @@ class Engine:
             if params:
                 opts[group] = torch.optim.Adam(params, lr=oc.lr, betas=oc.betas, eps=oc.eps,
                                                fused=cfg.fused_adam or None)  # fmt: skip
-        eng = cls(cfg, device, amp, channels_last, opts, ema_nets, rank=rank, size=size)
+        tuner = ConvAutotune() if cfg.conv_autotune and device.type == "cpu" else None
+        eng = cls(cfg, device, amp, channels_last, opts, ema_nets, rank=rank, size=size, tuner=tuner)
         if cfg.tricks.instance_noise > 0:
             for name in recipe.groups.get("d", ()):
                 recipe.nets[name].register_forward_pre_hook(eng._add_noise)
@@ -271,7 +275,8 @@ class Engine:
         batch, out, seen = None, None, set()
         tricks = self.cfg.tricks
         self.noise[0] = tricks.instance_noise * ((1 - t.fraction) if tricks.noise_anneal == "linear" else 1.0)
-        with requires_grad(idle, False), real_label_smoothing(tricks.label_smoothing):
+        with (requires_grad(idle, False), real_label_smoothing(tricks.label_smoothing),
+              self.tuner if self.tuner is not None else nullcontext()):  # fmt: skip
             for group in (p for p in self.phases if p in self.opts):
                 if batch is None or group in seen:
                     batch, seen = shard(next_batch(bs), self.rank, self.size), set()

@@ -1,7 +1,7 @@
-"""Each speed switch of TrainConfig (bf16 autocast, channels_last, fused Adam, torch.compile, DataLoader workers
-with pinned memory) gives the reference path's results within tolerance: the same init and batches, a few loop
-steps, then the losses and the weights compared. On CUDA (marker gpu, skipped without it) every switch; on the
-CPU the cheap ones, through the same check."""
+"""Each speed switch of TrainConfig (bf16 autocast, channels_last, fused Adam, torch.compile, DataLoader workers with
+pinned memory, CPU convolution autotune) gives the reference path's results within tolerance: the same init and
+batches, a few loop steps, then the losses and the weights compared. On CUDA (marker gpu, skipped without it) every
+switch; on the CPU the cheap ones, through the same check."""
 
 import pytest
 import torch
@@ -17,6 +17,7 @@ SWITCHES = {  # switch -> (TrainConfig fields, loss tolerance (relative), weight
     "amp": ({"amp": True}, 5e-2, 2e-3),  # bf16: 8 mantissa bits
     "compile": ({"compile": True}, 1e-3, 1e-4),
     "workers": ({"workers": 2, "pin_memory": True}, 1e-6, 1e-7),  # the same batches: the same numbers
+    "conv_autotune": ({"conv_autotune": True}, 1e-4, 1e-5),  # CPU only (CUDA: no effect); other kernels' rounding
 }
 REFERENCE = {"amp": False, "channels_last": False, "fused_adam": False, "compile": False}
 
@@ -63,6 +64,6 @@ def test_each_speed_switch_matches_the_reference_path_on_cuda(switch):
     _check("cuda", switch)
 
 
-@pytest.mark.parametrize("switch", ["fused_adam", "channels_last", "workers"])
+@pytest.mark.parametrize("switch", ["fused_adam", "channels_last", "workers", "conv_autotune"])
 def test_the_cheap_switches_match_the_reference_path_on_the_cpu(switch):
     _check("cpu", switch)
