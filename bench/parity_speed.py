@@ -55,7 +55,7 @@ from bench import parity_families
 from bench.bench_models import PATHS  # reference, fast, fused, fused+cl, tuned, fast+compile
 from bench.parity_core import ENV, FAMILIES, Peer, checkout, seed
 from models.contract import Progress
-from models.train import to_device
+from models.train import native_bf16, to_device
 
 THEIRS = "theirs"  # the reference implementation's key in the timings
 TARGET = 1.5  # the issue's ratio (issue 27, item 4)
@@ -242,14 +242,15 @@ def write(rows: list[dict], path: Path, paths: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.parity --speed", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m bench.parity --speed", description=__doc__.split("\n\n")[0])
     ap.add_argument("--family", choices=FAMILIES, action="append", help="only these (default: all)")
     ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="px (default 64 256; DCGAN: 64)")
     ap.add_argument("--reps", type=int, default=10, help="timed reps (default 10)")
     ap.add_argument("--warmup", type=int, default=2, help="untimed reps first (default 2)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads per process (default 2)")
-    ap.add_argument("--paths", nargs="+", choices=list(PATHS), default=["reference", "fast"],
-                    help="ganbench paths (default: reference fast)")  # fmt: skip
+    default = ["reference", "fast", "tuned"] if native_bf16() else ["reference", "fused", "tuned"]
+    helps = f"ganbench paths (default here: {' '.join(default)}; 'fast' where bf16 is native)"
+    ap.add_argument("--paths", nargs="+", choices=list(PATHS), default=default, help=helps)
     ap.add_argument("--out", type=Path, help="also write the rows: .json (with every rep) or .csv")
     ap.add_argument("--json", action="store_true", help="run in this process, print one JSON row per shape")
     args = ap.parse_args(argv)
