@@ -71,6 +71,14 @@ class _NativeConv(torch.autograd.Function):
         return gx, gw, gb, None, None, None, None, None, None
 
 
+def _native(x, w, b, conf, grad: bool) -> torch.Tensor:
+    """The convolution on torch's own kernels: through _NativeConv where a gradient is wanted."""
+    if grad:
+        return _NativeConv.apply(x, w, b, *conf)
+    with onednn(False):
+        return torch.ops.aten.convolution(x, w, b, *conf)
+
+
 class ConvAutotune(TorchFunctionMode):
     """Hold over a training step (`with tuner:`); `choice` maps each convolution key to True (oneDNN) or False
     (torch's kernels) and persists across steps."""
@@ -100,10 +108,7 @@ class ConvAutotune(TorchFunctionMode):
             self.choice[key] = self._faster_is_onednn(x, w, b, conf, key[-1])
         if self.choice[key]:
             return func(*args, **kwargs)
-        if torch.is_grad_enabled() and any(grads):
-            return _NativeConv.apply(x, w, b, *conf)
-        with onednn(False):
-            return torch.ops.aten.convolution(x, w, b, *conf)
+        return _native(x, w, b, conf, torch.is_grad_enabled() and any(grads))
 
     @staticmethod
     def _faster_is_onednn(x, w, b, conf, grads) -> bool:
@@ -115,9 +120,8 @@ class ConvAutotune(TorchFunctionMode):
             times = []
             for _ in range(REPS):
                 t0 = time.perf_counter()
-                with onednn(use), torch.enable_grad() if grads else torch.no_grad():
-                    y = (torch.ops.aten.convolution(*copies, *conf) if use or not grads
-                         else _NativeConv.apply(*copies, *conf))  # fmt: skip
+                with torch.enable_grad() if grads else torch.no_grad():
+                    y = torch.ops.aten.convolution(*copies, *conf) if use else _native(*copies, conf, bool(grads))
                     if y.requires_grad:
                         y.backward(torch.ones_like(y))
                 times.append(time.perf_counter() - t0)

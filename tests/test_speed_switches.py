@@ -61,7 +61,7 @@ def _check(device: str, switch: str) -> None:
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("switch", list(SWITCHES))
+@pytest.mark.parametrize("switch", [s for s in SWITCHES if s != "conv_autotune"])  # the autotune: CPU only
 def test_each_speed_switch_matches_the_reference_path_on_cuda(switch):
     _check("cuda", switch)
 
